@@ -1,0 +1,185 @@
+// Owns decompression of the formats Debian uses (xz, gzip, zstd, none), as async byte
+// streams. Output bytes are fully determined by the input, so the decoder may vary by host:
+// xz runs in the host's `xz` (liblzma, the decoder apt itself uses) in a second process when
+// one is on PATH, on the other core, and falls back to a pure WASM decoder otherwise.
+// gzip uses node:zlib; zstd uses fzstd (pure JS; Node 20's zlib has no zstd).
+import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { StrataError } from '../errors.js';
+
+export type Compression = 'xz' | 'gzip' | 'zstd' | 'none';
+
+export function compressionOfName(name: string): Compression | undefined {
+  if (name.endsWith('.xz')) return 'xz';
+  if (name.endsWith('.gz')) return 'gzip';
+  if (name.endsWith('.zst')) return 'zstd';
+  if (name.endsWith('.tar') || !/\.[a-z0-9]+$/.test(name)) return 'none';
+  return undefined;
+}
+
+let xzBinary: string | null | undefined;
+
+/** The host's xz, or null; STRATA_XZ=wasm forces the WASM decoder (tests, odd hosts). */
+export function hostXz(): string | null {
+  if (xzBinary !== undefined) return xzBinary;
+  xzBinary = null;
+  if (process.env.STRATA_XZ !== 'wasm') {
+    for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+      const candidate = join(dir, 'xz');
+      try {
+        accessSync(candidate, fsConstants.X_OK);
+        xzBinary = candidate;
+        break;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return xzBinary;
+}
+
+function corrupt(what: string, cause: unknown): StrataError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new StrataError('DEB_INVALID', `${what}: corrupt compressed data (${reason})`, { cause });
+}
+
+/** Decompresses a byte stream. `what` names the input in errors. */
+export async function* decompress(input: AsyncIterable<Uint8Array>, compression: Compression, what: string): AsyncGenerator<Buffer> {
+  switch (compression) {
+    case 'none':
+      for await (const chunk of input) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      return;
+    case 'gzip': {
+      const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+      try {
+        yield* Readable.from(input).pipe(gunzip) as AsyncIterable<Buffer>;
+      } catch (e) {
+        throw corrupt(what, e);
+      }
+      return;
+    }
+    case 'zstd':
+      yield* zstdDecompress(input, what);
+      return;
+    case 'xz': {
+      const xz = hostXz();
+      if (xz === null) yield* wasmXz(input, what);
+      else yield* processXz(xz, input, what);
+      return;
+    }
+  }
+}
+
+async function* zstdDecompress(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Buffer> {
+  const { Decompress } = await import('fzstd');
+  const out: Buffer[] = [];
+  const decoder = new Decompress((chunk: Uint8Array) => {
+    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  });
+  try {
+    for await (const chunk of input) {
+      decoder.push(chunk);
+      while (out.length > 0) yield out.shift()!;
+    }
+    decoder.push(new Uint8Array(0), true);
+  } catch (e) {
+    throw corrupt(what, e);
+  }
+  while (out.length > 0) yield out.shift()!;
+}
+
+async function* wasmXz(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Buffer> {
+  const { XzReadableStream } = (await import('xz-decompress')) as typeof import('xz-decompress');
+  const source = ReadableStream.from(input) as ReadableStream<Uint8Array>;
+  try {
+    for await (const chunk of new XzReadableStream(source) as unknown as AsyncIterable<Uint8Array>) {
+      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+  } catch (e) {
+    throw corrupt(what, e);
+  }
+}
+
+async function* processXz(xz: string, input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Buffer> {
+  const child = spawn(xz, ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const feeding = (async () => {
+    try {
+      for await (const chunk of input) {
+        if (!child.stdin.write(chunk)) await new Promise<void>((r) => child.stdin.once('drain', r));
+      }
+    } catch (e) {
+      child.kill();
+      throw e;
+    } finally {
+      child.stdin.end();
+    }
+  })();
+  child.stdin.on('error', () => undefined); // EPIPE when xz stops early on corrupt data
+  let finished = false;
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    await feeding;
+    const code = await exited;
+    finished = true;
+    if (code !== 0) throw corrupt(what, new Error(stderr.trim() || `xz exited with ${code}`));
+  } finally {
+    if (!finished) child.kill();
+    await feeding.catch(() => undefined);
+  }
+}
+
+/**
+ * Decompresses a file. For xz with the host's xz, the decoder writes to a scratch file that
+ * this reads as it grows: no pipe in between, so neither side waits on a 64 KiB buffer and
+ * the two cores overlap fully (the index parse then costs about what `xz -dc` alone costs).
+ */
+export async function* decompressFile(path: string, compression: Compression, what: string, scratchPath?: string): AsyncGenerator<Buffer> {
+  const xz = compression === 'xz' ? hostXz() : null;
+  if (xz === null || scratchPath === undefined) {
+    const handle = await open(path, 'r');
+    try {
+      yield* decompress(handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }), compression, what);
+    } finally {
+      await handle.close();
+    }
+    return;
+  }
+  const out = await open(scratchPath, 'w+');
+  const child = spawn(xz, ['-dc', '-q', path], { stdio: ['ignore', out.fd, 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.on('close', (code) => {
+      exitCode = code;
+      resolve();
+    }),
+  );
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let position = 0;
+  try {
+    for (;;) {
+      const done = exitCode !== undefined;
+      const { bytesRead } = await out.read(buffer, 0, buffer.length, position);
+      if (bytesRead > 0) {
+        position += bytesRead;
+        yield Buffer.from(buffer.subarray(0, bytesRead));
+        continue;
+      }
+      if (done) break;
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2))]);
+    }
+    if (exitCode !== 0) throw corrupt(what, new Error(stderr.trim() || `xz exited with ${exitCode}`));
+  } finally {
+    if (exitCode === undefined) child.kill();
+    await exited;
+    await out.close();
+  }
+}
