@@ -1,0 +1,65 @@
+// Owns pulling exact byte counts out of a chunked async stream, which the ar and tar
+// readers need: they read fixed-size headers, then stream or skip member bodies.
+
+export class ByteReader {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private buffer: Buffer = Buffer.alloc(0);
+  private ended = false;
+  /** Bytes consumed so far: the offset of the next byte. */
+  position = 0;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  private async fill(): Promise<boolean> {
+    if (this.ended) return false;
+    const next = await this.iterator.next();
+    if (next.done === true) {
+      this.ended = true;
+      return false;
+    }
+    const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    return true;
+  }
+
+  /** Exactly n bytes, or fewer only at the end of the stream. */
+  async read(n: number): Promise<Buffer> {
+    while (this.buffer.length < n) if (!(await this.fill())) break;
+    const out = this.buffer.subarray(0, Math.min(n, this.buffer.length));
+    this.buffer = this.buffer.subarray(out.length);
+    this.position += out.length;
+    return out;
+  }
+
+  /** Streams the next n bytes in chunks as they arrive. */
+  async *stream(n: number): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (this.buffer.length === 0 && !(await this.fill())) return;
+      const take = Math.min(left, this.buffer.length);
+      const out = this.buffer.subarray(0, take);
+      this.buffer = this.buffer.subarray(take);
+      this.position += take;
+      left -= take;
+      yield out;
+    }
+  }
+
+  async skip(n: number): Promise<number> {
+    let skipped = 0;
+    for await (const chunk of this.stream(n)) skipped += chunk.length;
+    return skipped;
+  }
+
+  async atEnd(): Promise<boolean> {
+    if (this.buffer.length > 0) return false;
+    return !(await this.fill());
+  }
+
+  /** Stops the underlying stream early. */
+  async close(): Promise<void> {
+    await this.iterator.return?.();
+  }
+}
