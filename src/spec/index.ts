@@ -3,4 +3,3 @@ export * from './spec.js';
 export * from './parse-spec.js';
 export * from './package-request.js';
 export * from './load-spec.js';
-export * from './closest-name.js';

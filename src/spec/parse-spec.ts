@@ -4,7 +4,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { StrataError } from '../errors.js';
 import { sha256Hex } from '../digest/sha256.js';
-import { closestName } from './closest-name.js';
+import { closestName } from '../util/closest-name.js';
 import { parsePackageRequest } from './package-request.js';
 import { DEFAULT_LAYER_BUDGET, type Fallback, type GroupSpec, type PathSpec, type Spec, type UserSpec } from './spec.js';
 

@@ -1,5 +1,7 @@
 // Owns the spec's data model: the one YAML format every command reads (docs/spec.md).
-import type { VersionOperator } from '../debian/version.js';
+import type { PackageRequest } from '../debian/resolve/request.js';
+
+export type { PackageRequest };
 
 export interface Fallback {
   url: string;
@@ -14,16 +16,6 @@ export interface SourceSpec {
   components?: string[];
   keyring?: string;
   fallbacks: Fallback[];
-}
-
-export interface PackageRequest {
-  name: string;
-  /** Take the package from this suite only (`redis-server/bookworm-backports`). */
-  suite?: string;
-  op?: VersionOperator;
-  version?: string;
-  /** As written in the spec. */
-  text: string;
 }
 
 export interface GroupSpec {

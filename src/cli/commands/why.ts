@@ -1,7 +1,7 @@
 // Owns `strata why`: why a package is in (or was left out of) a spec's locked closure.
 import { StrataError } from '../../errors.js';
 import { why } from '../../debian/why.js';
-import { closestNames } from '../../spec/closest-name.js';
+import { closestNames } from '../../util/closest-name.js';
 import { JSON_OPTION, LOCKFILE_OPTION, type Command } from '../command.js';
 import { loadSpecAndLock } from '../context.js';
 

@@ -18,8 +18,8 @@
 //   chain of dependencies that led there.
 // - Essential packages are never added implicitly, only when requested or depended on.
 import { StrataError } from '../../errors.js';
-import type { PackageRequest } from '../../spec/spec.js';
-import { closestNames } from '../../spec/closest-name.js';
+import type { PackageRequest } from './request.js';
+import { closestNames } from '../../util/closest-name.js';
 import { parseRelation, formatRelationAtom, formatRelationClause, type RelationAtom, type RelationClause } from '../relation.js';
 import { compareVersions, satisfiesVersion } from '../version.js';
 import type { PackageRecord } from '../package-index.js';
