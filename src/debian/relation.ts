@@ -27,7 +27,9 @@ export function isPackageName(name: string): boolean {
 }
 
 export function parseRelationAtom(text: string, context: string): RelationAtom {
-  const cleaned = text.replace(/\[[^\]]*\]/g, '').replace(/<[^>]*>/g, '').trim();
+  // A profile `<...>` holds no parenthesis or angle bracket, so the `<<`, `<=` and `<` of a
+  // version constraint are never taken for the start of one.
+  const cleaned = text.replace(/\[[^\]]*\]/g, '').replace(/<[^<>()]*>/g, '').trim();
   const m = ATOM.exec(cleaned);
   if (m === null || !isPackageName(m[1]!)) {
     throw new StrataError('INDEX_INVALID', `${context}: cannot parse relation ${JSON.stringify(text.trim())}`);

@@ -99,12 +99,13 @@ function absolutePath(ctx: Ctx, node: YamlNode | null, path: string): string {
 function url(ctx: Ctx, node: YamlNode | null, path: string): string {
   const u = str(ctx, node, path);
   if (u.startsWith('/') || u.startsWith('./') || u.startsWith('../')) return u;
+  let parsed: URL | undefined;
   try {
-    const parsed = new URL(u);
-    if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) ctx.fail(node, path, `unsupported URL scheme ${parsed.protocol}`);
+    parsed = new URL(u);
   } catch {
     ctx.fail(node, path, `${JSON.stringify(u)} is not a URL`);
   }
+  if (!['http:', 'https:', 'file:'].includes(parsed!.protocol)) ctx.fail(node, path, `unsupported URL scheme ${parsed!.protocol}`);
   return u.replace(/\/+$/, '');
 }
 
@@ -182,7 +183,8 @@ export function parseSpec(text: string, file: string): Spec {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
+    // With prettyErrors off the yaml library leaves linePos unset; locate the offset ourselves.
+    const line = e.linePos?.[0]?.line ?? (e.pos?.[0] === undefined ? undefined : lines.linePos(e.pos[0]).line);
     throw new StrataError('SPEC_INVALID', `${file}${line === undefined ? '' : `:${line}`}: not valid YAML: ${e.message.split('\n')[0]}`, {
       detail: { file, line },
     });
@@ -263,7 +265,10 @@ export function parseSpec(text: string, file: string): Spec {
   if (f.has('cmd')) spec.cmd = stringList(ctx, get('cmd'), 'cmd');
   if (f.has('env')) spec.env = stringMap(ctx, get('env'), 'env');
   for (const key of Object.keys(spec.env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) ctx.fail(get('env'), `env.${key}`, 'not a valid environment variable name');
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      const keyNode = (get('env') as YAMLMap).items.find((pair) => isScalar(pair.key) && pair.key.value === key)?.key as YamlNode | undefined;
+      ctx.fail(keyNode ?? get('env'), `env.${key}`, 'not a valid environment variable name');
+    }
   }
   if (f.has('workdir')) spec.workdir = absolutePath(ctx, get('workdir'), 'workdir');
   if (f.has('paths')) spec.paths = list(ctx, get('paths'), 'paths', (n, p) => parsePath(ctx, n, p));
