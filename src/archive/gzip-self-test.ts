@@ -1,0 +1,47 @@
+// Owns the start-up check of the pinned gzip: node:zlib must produce exactly the bytes that
+// pako (pure JS, the reference) produced for a fixed input when this golden digest was
+// recorded. If it does not (a Node built against the system zlib, a future zlib), strata
+// compresses with pako instead: slower, but the same bytes. See gzip-chunked.ts.
+import { createHash } from 'node:crypto';
+import { gzipChunkedSync, type DeflateImpl } from './gzip-chunked.js';
+
+/** sha256 of gzipChunkedSync(selfTestInput(), 'pako'). */
+export const GOLDEN_SHA256 = '98a256b412a3546c7cd09254a447c676fa3d4ed1b0d32bd2eb00730e5670f7d4';
+
+/** 1.25 MiB of text, structured binary and noise from a fixed generator: two chunks, so the dictionary path is covered. */
+export function selfTestInput(): Buffer {
+  const size = 1.25 * 1024 * 1024;
+  const out = Buffer.alloc(size);
+  let x = 0x2545f491;
+  const words = ['usr', 'lib', 'share', 'doc', 'x86_64-linux-gnu', 'copyright', 'changelog', 'Debian', 'strata', '\n', ' ', '/'];
+  let i = 0;
+  while (i < size) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    const mode = (i >> 16) % 3;
+    if (mode === 0) {
+      const w = Buffer.from(words[x % words.length]!);
+      w.copy(out, i);
+      i += w.length;
+    } else if (mode === 1) {
+      out.writeUInt32LE(x & 0xff00ff, Math.min(i, size - 4));
+      i += 4;
+    } else {
+      out[i++] = x & 0xff;
+    }
+  }
+  return out;
+}
+
+let chosen: DeflateImpl | undefined;
+
+/** The implementation to use in this process: 'node' when it matches the golden bytes. */
+export function selectDeflateImpl(): DeflateImpl {
+  if (chosen !== undefined) return chosen;
+  if (process.env.STRATA_GZIP === 'pako') return (chosen = 'pako');
+  const digest = createHash('sha256').update(gzipChunkedSync(selfTestInput(), 'node')).digest('hex');
+  chosen = digest === GOLDEN_SHA256 ? 'node' : 'pako';
+  return chosen;
+}
