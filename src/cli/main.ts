@@ -9,8 +9,10 @@ import { lockCommand } from './commands/lock.js';
 import { whyCommand } from './commands/why.js';
 import { fetchCommand } from './commands/fetch.js';
 import { vendorCommand } from './commands/vendor.js';
+import { buildCommand } from './commands/build.js';
+import { auditCommand } from './commands/audit.js';
 
-export const COMMANDS: Command[] = [lockCommand, whyCommand, fetchCommand, vendorCommand];
+export const COMMANDS: Command[] = [lockCommand, buildCommand, whyCommand, auditCommand, fetchCommand, vendorCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

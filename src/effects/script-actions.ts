@@ -48,12 +48,26 @@ const NOT_APPLICABLE: Record<string, string> = {
   'db_beginblock': 'debconf question', 'db_endblock': 'debconf question', 'db_x_loadtemplatefile': 'debconf question',
 };
 
-/** Shell words that carry no effect of their own. */
-const STRUCTURE = new Set([
+/**
+ * Commands that only test, query or compute: they change nothing in the file system, so an
+ * image does not need their effect (their output may steer the script, which the audit's
+ * line-by-line view then shows through the commands that do act).
+ */
+const NO_EFFECT = new Set([
   'set', 'exit', 'return', 'true', 'false', ':', 'if', 'then', 'else', 'elif', 'fi', 'case', 'esac', 'for', 'while', 'until', 'do', 'done',
-  'in', 'local', 'shift', 'echo', 'printf', 'test', '[', '[[', 'export', 'unset', 'readonly', 'break', 'continue', '{', '}', 'trap', 'command',
-  'which', 'type', 'wait', 'cat', 'grep', 'sed', 'awk', 'cut', 'head', 'tail', 'basename', 'dirname', 'getent', 'id', 'dpkg', 'dpkg-query',
-  'sleep', 'logger',
+  'in', 'local', 'shift', 'echo', 'printf', 'test', '[', '[[', ']', ']]', 'export', 'unset', 'readonly', 'break', 'continue', '{', '}', 'trap',
+  'command', 'which', 'type', 'wait', 'cat', 'grep', 'egrep', 'fgrep', 'sed', 'awk', 'cut', 'head', 'tail', 'basename', 'dirname', 'getent',
+  'id', 'dpkg', 'dpkg-query', 'dpkg-architecture', 'sleep', 'logger', 'uname', 'ischroot', 'readlink', 'realpath', 'tr', 'read', 'sort',
+  'uniq', 'wc', 'ls', 'stat', 'expr', 'seq', 'env', 'pwd', 'hostname', 'whoami', 'date', 'cmp', 'diff', 'md5sum', 'sha256sum', 'eval',
+  'getopts', 'umask', 'cd', 'exec', 'tty', 'nproc', 'od', 'xargs', 'find', 'pidof', 'ps', 'kill', 'pgrep', 'mountpoint', 'systemd-detect-virt',
+  'running-in-container', 'dpkg-divert', 'lsb_release', 'mktemp',
+]);
+
+/** Commands that change the file system: their effect is missing from the image unless declared. */
+const MODIFIES = new Set([
+  'mkdir', 'chown', 'chmod', 'chgrp', 'ln', 'rm', 'rmdir', 'mv', 'cp', 'touch', 'install', 'mknod', 'mkfifo', 'tee', 'truncate', 'dd',
+  'tar', 'ed', 'usermod', 'groupmod', 'gpasswd', 'passwd', 'chpasswd', 'chsh', 'chfn', 'deluser', 'delgroup', 'userdel', 'groupdel',
+  'update-ca-certificates-java', 'c_rehash', 'openssl', 'ssh-keygen', 'make-ssl-cert', 'locale-gen', 'update-locale', 'mount', 'umount',
 ]);
 
 /** Splits one logical line into words, honouring simple quotes; `$…` stays in the word. */
@@ -93,23 +107,85 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
-/** Logical lines: comments removed, backslash continuations joined, split at ; && || |. */
+function unbalancedQuotes(text: string): boolean {
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote === undefined && c === '\\') {
+      i++;
+      continue;
+    }
+    if (quote === undefined && c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) break;
+    if (c === "'" || c === '"') {
+      if (quote === undefined) quote = c;
+      else if (quote === c) quote = undefined;
+    }
+  }
+  return quote !== undefined;
+}
+
+/**
+ * Logical lines: comments removed, backslash continuations and multi-line quoted strings
+ * joined, case labels dropped, then split at ; && || | (outside quotes).
+ */
 function logicalLines(script: string): Array<{ line: number; text: string }> {
   const out: Array<{ line: number; text: string }> = [];
   const raw = script.split('\n');
   for (let i = 0; i < raw.length; i++) {
     const start = i + 1;
     let text = raw[i]!;
-    while (text.endsWith('\\') && i + 1 < raw.length) text = `${text.slice(0, -1)} ${raw[++i]}`;
+    for (;;) {
+      if (text.endsWith('\\') && i + 1 < raw.length) text = `${text.slice(0, -1)} ${raw[++i]}`;
+      else if (unbalancedQuotes(text) && i + 1 < raw.length) text = `${text}\n${raw[++i]}`;
+      else break;
+    }
     if (i === 0 && text.startsWith('#!')) continue;
-    const stripped = text.replace(/(^|\s)#.*$/, '').trim();
+    let stripped = text.replace(/(^|\s)#[^'"]*$/, '').trim();
+    // A case label such as `configure)` or `Y*|y*)`.
+    stripped = stripped.replace(/^\(?[\w*.?"'$\[\]{}|-]+\)(?=\s|;;|$)/, '').trim();
     if (stripped === '') continue;
-    for (const part of stripped.split(/\s*(?:;|&&|\|\||\|(?!\|))\s*/)) {
+    for (const part of splitOutsideQuotes(stripped)) {
       const p = part.trim().replace(/^(?:if|then|else|elif|do|while|until|!)\s+/, '').trim();
       if (p !== '') out.push({ line: start, text: p });
     }
   }
   return out;
+}
+
+function splitOutsideQuotes(text: string): string[] {
+  const parts: string[] = [];
+  let cur = '';
+  let quote: string | undefined;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote !== undefined) {
+      cur += c;
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') {
+      quote = c;
+      cur += c;
+      continue;
+    }
+    if (c === '(') depth++;
+    if (c === ')') depth = Math.max(0, depth - 1);
+    if (depth === 0 && (c === ';' || c === '|' || (c === '&' && text[i + 1] === '&'))) {
+      parts.push(cur);
+      cur = '';
+      if ((c === '|' && text[i + 1] === '|') || c === '&' || (c === ';' && text[i + 1] === ';')) i++;
+      continue;
+    }
+    cur += c;
+  }
+  parts.push(cur);
+  return parts;
+}
+
+/** Replaces $NAME and ${NAME} of variables the script set to a literal value earlier. */
+function substitute(text: string, vars: Map<string, string>): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? m);
 }
 
 function option(words: string[], ...names: string[]): string | undefined {
@@ -142,19 +218,48 @@ const dynamic = (s: string | undefined) => s !== undefined && /[$`]/.test(s);
 
 export function parseScript(script: string): ScriptAction[] {
   const actions: ScriptAction[] = [];
-  for (const { line, text } of logicalLines(script)) {
-    let words = shellWords(text);
+  const vars = new Map<string, string>();
+  const functions = new Set<string>();
+  for (const { line, text: original } of logicalLines(script)) {
+    if (original.includes('#DEBHELPER#')) continue;
+    const fn = /^(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)/.exec(original);
+    if (fn !== null) {
+      functions.add(fn[1]!); // a function definition; its body's lines are read as they come
+      continue;
+    }
+    const text = substitute(original, vars);
+    const body = text.replace(/^[({!\s]+/, '');
+    // An assignment, possibly from a command substitution, changes no file.
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(body) && (/[$`]\(|`/.test(body) || shellWords(body).every((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w)))) {
+      const words = shellWords(body);
+      for (const w of words) {
+        const eq = w.indexOf('=');
+        const value = w.slice(eq + 1);
+        if (words.length === 1 && !/[$`]/.test(value)) vars.set(w.slice(0, eq), value);
+        else vars.delete(w.slice(0, eq));
+      }
+      continue;
+    }
+    let words = shellWords(body);
     while (words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) words = words.slice(1); // VAR=value cmd
     if (words.length === 0) continue;
     const cmd = words[0]!.replace(/^.*\//, '');
-    if (text.includes('#DEBHELPER#')) continue;
+    // Output redirected into a file other than /dev/null is a write.
+    const writes = /(^|[^0-9&])>>?\s*(?!\/dev\/null|&)[^\s&]/.test(body.replace(/"[^"]*"|'[^']*'/g, ''));
     if (cmd === '.' || cmd === 'source') {
       if (/debconf\/confmodule/.test(text)) actions.push({ kind: 'not-applicable', why: 'debconf', line, text });
       else actions.push({ kind: 'unhandled', why: 'sources another script', line, text });
       continue;
     }
-    if (/^[A-Za-z_][A-Za-z0-9_]*\(\)$/.test(cmd) || /^[A-Za-z_][A-Za-z0-9_]*\)$/.test(cmd) || cmd.endsWith(')') || cmd === ';;' || cmd === '*)') continue;
-    if (STRUCTURE.has(cmd)) continue;
+    if (cmd.endsWith(')') || cmd === ';;' || cmd === '*)' || cmd.startsWith('#')) continue;
+    if (NO_EFFECT.has(cmd) || /^[\]\[]+$/.test(cmd)) {
+      if (writes) actions.push({ kind: 'unhandled', why: 'writes a file through a shell redirection', line, text });
+      continue;
+    }
+    if (MODIFIES.has(cmd)) {
+      actions.push({ kind: 'unhandled', why: `${cmd} changes the file system; declare the result under paths: if the image needs it`, line, text });
+      continue;
+    }
     const na = NOT_APPLICABLE[cmd];
     if (na !== undefined) {
       actions.push({ kind: 'not-applicable', why: na, line, text });
@@ -275,7 +380,9 @@ export function parseScript(script: string): ScriptAction[] {
         break;
       }
       default:
-        actions.push({ kind: 'unhandled', why: `no effect handles ${cmd}`, line, text });
+        if (/^[$"'`(]/.test(cmd) || cmd === '') continue; // a computed command or a stray word of a multi-line construct
+        if (functions.has(cmd)) actions.push({ kind: 'unhandled', why: `calls the script's function ${cmd}, whose body is listed on its own lines`, line, text });
+        else actions.push({ kind: 'unhandled', why: `runs ${cmd}, whose effect strata cannot know statically`, line, text });
     }
   }
   return actions;

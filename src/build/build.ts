@@ -1,0 +1,420 @@
+// Owns `strata build`: spec + lockfile → OCI image, without an engine, root or scripts.
+//
+//   fetch .debs (verified) → facts per package (cached by .deb sha256) → accounts and file
+//   overrides → layer plan → package layers (cached by the content key of their inputs) →
+//   base layout layer + effects layer → whole-image checks → config, manifest (and index)
+//
+// The image is a function of the lockfile, the spec's image fields, the build options and
+// strata's version: no clock, no host users, no file-system order, no worker count.
+import { availableParallelism } from 'node:os';
+import { StrataError } from '../errors.js';
+import { canonicalJson } from '../digest/canonical-json.js';
+import { sha256Hex } from '../digest/sha256.js';
+import { DeflatePool } from '../archive/deflate-pool.js';
+import { GZIP_IDENTITY } from '../archive/gzip-chunked.js';
+import { selectDeflateImpl } from '../archive/gzip-self-test.js';
+import type { CacheDir } from '../cache/cache-dir.js';
+import type { NetworkOptions } from '../debian/download.js';
+import { lockfileDigest, type LockedPackage, type Lockfile } from '../debian/lockfile.js';
+import { comparePathBytes, parentDirs } from '../debian/merged-usr.js';
+import { buildAccounts, type AccountOrigin } from '../effects/accounts.js';
+import { alternatives } from '../effects/alternatives.js';
+import { auditScripts, type AuditFinding } from '../effects/audit.js';
+import { baseLayout } from '../effects/base-layout.js';
+import { caCertificates } from '../effects/ca-certificates.js';
+import { fileOverrides, type FileOverride } from '../effects/file-overrides.js';
+import { nsswitch } from '../effects/nsswitch.js';
+import { timezone } from '../effects/timezone.js';
+import type { EffectContext, GeneratedEntry, ImagePath, PackageView } from '../effects/types.js';
+import { ANNOTATION, MEDIA, jsonBlob, platformOf, rfc3339, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../image/oci.js';
+import type { BlobSource, BuiltImage } from '../image/layout.js';
+import { planLayers } from '../layering/plan.js';
+import type { LoadedSpec, Spec } from '../spec/spec.js';
+import { STRATA_VERSION } from '../version.js';
+import { fetchDebs } from './fetch-debs.js';
+import { checkOwners, checkPaths } from './image-check.js';
+import { keptPaths, layerItems, type LayerPackage } from './layer-content.js';
+import { writeLayer, type LayerItem, type WrittenLayer } from './layer-writer.js';
+import { FACTS_VERSION, scanDeb, type PackageFacts, type ScannedPackage } from './package-content.js';
+import { configureSources } from './sources.js';
+import { mapConcurrent } from '../util/map-concurrent.js';
+
+/** Bump when a layer's bytes would change for the same inputs: the layer cache key includes it. */
+export const LAYER_FORMAT = 1;
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export type BuildProgress =
+  | { phase: 'fetch'; done: number; total: number; name: string }
+  | { phase: 'scan'; done: number; total: number; name: string }
+  | { phase: 'layer'; done: number; total: number; name: string; cached: boolean };
+
+export interface BuildOptions {
+  cache: CacheDir;
+  net?: NetworkOptions;
+  /** Compression worker threads; the bytes do not depend on it. Default: the core count. */
+  workers?: number;
+  onProgress?: (p: BuildProgress) => void;
+  /** Only these architectures of the lock (default: all). */
+  architectures?: string[];
+  /** SOURCE_DATE_EPOCH from the environment, when the spec sets none. */
+  sourceDateEpoch?: number;
+}
+
+export interface LayerReport {
+  digest: string;
+  diffId: string;
+  size: number;
+  uncompressedSize: number;
+  packages: string[];
+  kind: 'base' | 'packages' | 'effects';
+  cached: boolean;
+}
+
+export interface PlatformReport {
+  architecture: string;
+  manifestDigest: string;
+  configDigest: string;
+  layers: LayerReport[];
+  accounts: AccountOrigin[];
+  audit: AuditFinding[];
+  warnings: string[];
+}
+
+export interface BuildResult {
+  image: BuiltImage;
+  /** The image's identity: the manifest digest (one platform) or the index digest. */
+  digest: string;
+  platforms: PlatformReport[];
+  epoch: number;
+  lockDigest: string;
+}
+
+export function buildEpoch(spec: Spec, lock: Lockfile, sourceDateEpoch?: number): number {
+  return spec.epoch ?? sourceDateEpoch ?? lock.epoch;
+}
+
+function factsKey(pkg: LockedPackage): string {
+  return `facts/${pkg.sha256}.v${FACTS_VERSION}.json`;
+}
+
+async function loadFacts(cache: CacheDir, pkg: LockedPackage): Promise<PackageFacts | undefined> {
+  const raw = await cache.readOptional(factsKey(pkg));
+  if (raw === undefined) return undefined;
+  try {
+    const f = JSON.parse(raw.toString('utf8')) as PackageFacts;
+    return f.version === FACTS_VERSION && Array.isArray(f.paths) ? f : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function viewOf(f: PackageFacts): PackageView {
+  return {
+    name: f.name,
+    version: f.packageVersion,
+    control: f.control,
+    md5sums: f.md5sums,
+    scripts: f.scripts,
+    extracted: new Map(Object.entries(f.extracted).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  };
+}
+
+function generatedItems(entries: GeneratedEntry[], mtime: number): LayerItem[] {
+  const items = new Map<string, LayerItem>();
+  for (const e of entries) {
+    const item: LayerItem = { entry: { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.content?.length ?? 0, mtime } };
+    if (e.linkname !== undefined) item.entry.linkname = e.linkname;
+    if (e.xattrs !== undefined) item.entry.xattrs = e.xattrs;
+    if (e.content !== undefined) {
+      const c = e.content;
+      item.content = async function* () {
+        yield c;
+      };
+    }
+    items.set(e.path, item);
+  }
+  for (const path of [...items.keys()]) {
+    for (const parent of parentDirs(path)) {
+      if (!items.has(parent)) items.set(parent, { entry: { path: parent, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime } });
+    }
+  }
+  return [...items.values()].sort((a, b) => comparePathBytes(a.entry.path, b.entry.path));
+}
+
+function specPathEntries(spec: Spec): GeneratedEntry[] {
+  return spec.paths.map((p) => {
+    if (p.type === 'directory') return { path: p.path.slice(1), type: 'directory', mode: p.mode, uid: p.uid, gid: p.gid };
+    if (p.type === 'symlink') return { path: p.path.slice(1), type: 'symlink', mode: 0o777, uid: p.uid, gid: p.gid, linkname: p.target! };
+    return { path: p.path.slice(1), type: 'file', mode: p.mode, uid: p.uid, gid: p.gid, content: Buffer.from(p.content ?? '') };
+  });
+}
+
+function runAsUser(spec: Spec, uidOf: (n: string) => number | undefined, users: Array<{ name: string; uid: number; gid: number }>): string | undefined {
+  const r = spec.accounts.runAs;
+  if (r === undefined) return undefined;
+  if (/^[0-9]+(:[0-9]+)?$/.test(r)) return r.includes(':') ? r : `${r}:${users.find((u) => u.uid === Number(r))?.gid ?? r}`;
+  const uid = uidOf(r);
+  const user = users.find((u) => u.name === r);
+  if (uid === undefined || user === undefined) throw new StrataError('SPEC_INVALID', `accounts.run-as: ${r} is not a user of the image`);
+  return `${uid}:${user.gid}`;
+}
+
+/** Layer key: everything the layer's bytes depend on, and nothing else. */
+function layerKey(packages: PackageFacts[], lockPkgs: LockedPackage[], profile: string, epoch: number, overrides: Map<string, Map<string, FileOverride>>): string {
+  const maxMtime = Math.max(...packages.map((p) => p.maxMtime));
+  return sha256Hex(
+    canonicalJson({
+      format: LAYER_FORMAT,
+      compressor: GZIP_IDENTITY,
+      profile,
+      // The epoch only matters when it is older than the packages' own timestamps.
+      clamp: epoch >= maxMtime ? 'none' : epoch,
+      packages: lockPkgs.map((p) => p.sha256),
+      overrides: lockPkgs.map((p) =>
+        [...(overrides.get(p.name) ?? new Map<string, FileOverride>())].map(([path, o]) => ({
+          path,
+          uid: o.uid,
+          gid: o.gid,
+          mode: o.mode,
+          cap: o.capability?.toString('hex'),
+        })),
+      ),
+    }),
+  );
+}
+
+/** Fetches the .debs of one closure and returns every package's facts (cached or scanned). */
+export async function collectFacts(loaded: LoadedSpec, lock: Lockfile, arch: string, opts: BuildOptions): Promise<PackageFacts[]> {
+  const closure = lock.architectures[arch];
+  if (closure === undefined) throw new StrataError('USAGE', `the lock has no ${arch} closure`);
+  const sources = await configureSources(loaded);
+  const debs = await fetchDebs(closure.packages, sources, {
+    cache: opts.cache,
+    ...(opts.net ? { net: opts.net } : {}),
+    onProgress: (p) => opts.onProgress?.({ phase: 'fetch', done: p.done, total: p.total, name: p.name }),
+  });
+  return mapConcurrent(closure.packages, 4, async (pkg) => {
+    const cached = await loadFacts(opts.cache, pkg);
+    if (cached !== undefined) return cached;
+    const s = await scanDeb(debs.get(pkg.sha256)!, pkg, opts.cache.tempPath(`spill-${pkg.name}`));
+    await s.store.close();
+    await opts.cache.writeAtomic(factsKey(pkg), JSON.stringify(s.facts));
+    return s.facts;
+  });
+}
+
+export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: BuildOptions): Promise<BuildResult> {
+  const { spec } = loaded;
+  const epoch = buildEpoch(spec, lock, opts.sourceDateEpoch);
+  const lockDigest = `sha256:${lockfileDigest(lock)}`;
+  const architectures = (opts.architectures ?? lock.inputs.architectures).filter((a) => lock.architectures[a] !== undefined);
+  if (architectures.length === 0) throw new StrataError('USAGE', `the lock has none of the architectures ${opts.architectures?.join(', ')}`);
+  const sources = await configureSources(loaded);
+  const workers = opts.workers ?? availableParallelism();
+  let pool: DeflatePool | undefined;
+  const getPool = () => (pool ??= new DeflatePool(workers, selectDeflateImpl()));
+  const blobs = new Map<string, BlobSource>();
+  const platforms: PlatformReport[] = [];
+  const manifests: Descriptor[] = [];
+  const platformImages: BuiltImage['platforms'] = [];
+  try {
+    for (const arch of architectures) {
+      const closure = lock.architectures[arch]!;
+      const byName = new Map(closure.packages.map((p) => [p.name, p]));
+      const debs = await fetchDebs(closure.packages, sources, {
+        cache: opts.cache,
+        ...(opts.net ? { net: opts.net } : {}),
+        onProgress: (p) => opts.onProgress?.({ phase: 'fetch', done: p.done, total: p.total, name: p.name }),
+      });
+
+      // Facts for every package; scanning keeps the contents for the layer writer.
+      const facts = new Map<string, PackageFacts>();
+      const scanned = new Map<string, ScannedPackage>();
+      const scan = async (pkg: LockedPackage): Promise<ScannedPackage> => {
+        const spill = pkg.installedSize > 256 ? opts.cache.tempPath(`spill-${pkg.name}`) : undefined;
+        const s = await scanDeb(debs.get(pkg.sha256)!, pkg, spill);
+        scanned.set(pkg.name, s);
+        facts.set(pkg.name, s.facts);
+        await opts.cache.writeAtomic(factsKey(pkg), JSON.stringify(s.facts));
+        return s;
+      };
+      let scannedCount = 0;
+      const missing: LockedPackage[] = [];
+      for (const pkg of closure.packages) {
+        const f = await loadFacts(opts.cache, pkg);
+        if (f === undefined) missing.push(pkg);
+        else facts.set(pkg.name, f);
+      }
+      const concurrency = Math.max(2, Math.min(8, workers + 1));
+      await mapConcurrent([...missing].sort((a, b) => b.installedSize - a.installedSize), concurrency, async (pkg) => {
+        await scan(pkg);
+        opts.onProgress?.({ phase: 'scan', done: ++scannedCount, total: missing.length, name: pkg.name });
+      });
+
+      try {
+        const ordered = closure.packages.map((p) => facts.get(p.name)!);
+        const paths = new Map<string, ImagePath>();
+        const kept = new Map<string, ReturnType<typeof keptPaths>>();
+        for (const f of ordered) {
+          const k = keptPaths(f, spec.profile);
+          kept.set(f.name, k);
+          for (const p of k) if (!paths.has(p.path)) paths.set(p.path, { type: p.type === 'file' ? 'file' : p.type === 'directory' ? 'directory' : p.type === 'symlink' ? 'symlink' : 'hardlink', ...(p.linkname ? { linkname: p.linkname } : {}), package: f.name });
+        }
+        const ctx: EffectContext = { architecture: arch, spec, packages: ordered.map(viewOf), paths };
+        const accounts = buildAccounts(ctx);
+        const warnings: string[] = [];
+        const overrides = new Map<string, Map<string, FileOverride>>();
+        for (const f of ordered) {
+          const { overrides: o, problems } = fileOverrides(f.scripts, accounts);
+          overrides.set(f.name, o);
+          for (const p of problems) warnings.push(`${f.name}: ${p.path}: ${p.why}`);
+          for (const path of o.keys()) if (!kept.get(f.name)!.some((x) => x.path === path)) warnings.push(`${f.name}: a stat override or capability names ${path}, which the image does not hold`);
+        }
+        const { after } = checkPaths(ordered.map((f) => ({ name: f.name, control: f.control, kept: kept.get(f.name)! })));
+
+        // Layer plan (the layering issue's seam), then order constraints from Replaces.
+        const plan = planLayers(
+          closure.packages.map((p) => ({ name: p.name, size: p.installedSize * 1024, depends: p.depends, source: p.source })),
+          spec.layers.budget,
+        );
+        const groups = plan.layers.map((l) => l.packages);
+        for (const [replaced, replacer] of after) {
+          const gi = groups.findIndex((g) => g.includes(replaced));
+          const gj = groups.findIndex((g) => g.includes(replacer));
+          if (gi === gj) {
+            const g = groups[gi]!;
+            g.splice(g.indexOf(replacer), 1);
+            g.splice(g.indexOf(replaced) + 1, 0, replacer);
+          } else if (gj < gi) {
+            const [moved] = groups.splice(gj, 1);
+            groups.splice(gi, 0, moved!);
+          }
+        }
+
+        // Package layers.
+        const layerReports: LayerReport[] = [];
+        let layerDone = 0;
+        const written = await mapConcurrent(groups, Math.max(1, Math.min(4, workers)), async (group) => {
+          const lockPkgs = group.map((n) => byName.get(n)!);
+          const groupFacts = group.map((n) => facts.get(n)!);
+          const key = layerKey(groupFacts, lockPkgs, spec.profile, epoch, overrides);
+          const cacheFile = `layers/${key}.json`;
+          const hit = await opts.cache.readOptional(cacheFile);
+          if (hit !== undefined) {
+            const w = JSON.parse(hit.toString('utf8')) as WrittenLayer;
+            if (await opts.cache.hasBlob(w.digest.slice(7))) {
+              opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: true });
+              return { w, cached: true };
+            }
+          }
+          const inputs: LayerPackage[] = [];
+          for (const pkg of lockPkgs) {
+            const s = scanned.get(pkg.name) ?? (await scan(pkg));
+            inputs.push({ facts: s.facts, overrides: overrides.get(pkg.name)!, contents: s.contents, store: s.store });
+          }
+          const w = await writeLayer(layerItems(inputs, spec.profile, epoch), opts.cache, getPool());
+          await opts.cache.writeAtomic(cacheFile, JSON.stringify(w));
+          for (const pkg of lockPkgs) {
+            await scanned.get(pkg.name)?.store.close();
+            scanned.delete(pkg.name);
+          }
+          opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: false });
+          return { w, cached: false };
+        });
+
+        // Base layout and effects.
+        const base = await writeLayer(generatedItems(baseLayout(arch), epoch), opts.cache, getPool());
+        const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx)];
+        for (const r of effectResults) warnings.push(...r.warnings);
+        const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specPathEntries(spec)];
+        for (const e of specPathEntries(spec)) {
+          const existing = paths.get(e.path);
+          if (existing !== undefined && existing.type !== e.type && !(existing.type === 'directory' && e.type === 'directory')) {
+            throw new StrataError('SPEC_INVALID', `paths: /${e.path} is a ${e.type} in the spec but ${existing.package} ships it as a ${existing.type}`);
+          }
+        }
+        const effects = await writeLayer(generatedItems(effectEntries, epoch), opts.cache, getPool());
+
+        // Every file must belong to a declared account.
+        const uids = new Set(accounts.users.map((u) => u.uid));
+        const gids = new Set(accounts.groups.map((g) => g.gid));
+        const owned: Array<{ path: string; uid: number; gid: number; package: string }> = [];
+        for (const f of ordered) {
+          const o = overrides.get(f.name)!;
+          for (const p of kept.get(f.name)!) owned.push({ path: p.path, uid: o.get(p.path)?.uid ?? p.uid, gid: o.get(p.path)?.gid ?? p.gid, package: f.name });
+        }
+        for (const e of effectEntries) owned.push({ path: e.path, uid: e.uid, gid: e.gid, package: 'the spec' });
+        checkOwners(owned, uids, gids);
+
+        // Assemble the layers in order.
+        layerReports.push({ ...base, packages: [], kind: 'base', cached: false });
+        groups.forEach((g, i) => layerReports.push({ ...written[i]!.w, packages: g, kind: 'packages', cached: written[i]!.cached }));
+        layerReports.push({ ...effects, packages: [], kind: 'effects', cached: false });
+        for (const l of layerReports) blobs.set(l.digest, { kind: 'file', path: opts.cache.blobPath(l.digest.slice(7)), size: l.size });
+
+        const platform = platformOf(arch);
+        const env = [...('PATH' in spec.env ? [] : [DEFAULT_PATH]), ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)];
+        const config: ImageConfig = {
+          architecture: platform.architecture,
+          os: platform.os,
+          created: rfc3339(epoch),
+          config: { Env: env },
+          rootfs: { type: 'layers', diff_ids: layerReports.map((l) => l.diffId) },
+          history: layerReports.map((l) => ({
+            created: rfc3339(epoch),
+            created_by: l.kind === 'base' ? 'strata: base layout (merged /usr, /tmp, /run)' : l.kind === 'effects' ? 'strata: effects (accounts, nsswitch, CA bundle, time zone, alternatives, paths)' : `strata: ${l.packages.map((n) => `${n} ${byName.get(n)!.version}`).join(', ')}`,
+          })),
+        };
+        if (platform.variant !== undefined) config.variant = platform.variant;
+        const user = runAsUser(spec, accounts.uidOf, accounts.users);
+        if (user !== undefined) config.config.User = user;
+        if (spec.entrypoint !== undefined) config.config.Entrypoint = spec.entrypoint;
+        if (spec.cmd !== undefined) config.config.Cmd = spec.cmd;
+        if (spec.workdir !== undefined) config.config.WorkingDir = spec.workdir;
+        if (Object.keys(spec.annotations).length > 0) config.config.Labels = spec.annotations;
+        const configBlob = jsonBlob(config, MEDIA.config);
+        blobs.set(configBlob.descriptor.digest, { kind: 'bytes', bytes: configBlob.bytes });
+        const manifest: ImageManifest = {
+          schemaVersion: 2,
+          mediaType: MEDIA.manifest,
+          config: configBlob.descriptor,
+          layers: layerReports.map((l) => {
+            const d: Descriptor = { mediaType: MEDIA.layerGzip, digest: l.digest, size: l.size };
+            if (l.kind === 'packages') d.annotations = { [ANNOTATION.packages]: l.packages.map((n) => `${n}=${byName.get(n)!.version}`).join(',') };
+            return d;
+          }),
+          annotations: {
+            ...spec.annotations,
+            [ANNOTATION.created]: rfc3339(epoch),
+            [ANNOTATION.lockDigest]: lockDigest,
+            [ANNOTATION.compressor]: GZIP_IDENTITY,
+            [ANNOTATION.version]: STRATA_VERSION,
+          },
+        };
+        const manifestBlob = jsonBlob(manifest, MEDIA.manifest);
+        blobs.set(manifestBlob.descriptor.digest, { kind: 'bytes', bytes: manifestBlob.bytes });
+        manifests.push({ ...manifestBlob.descriptor, platform });
+        platformImages.push({ manifest, config, configDigest: configBlob.descriptor.digest });
+        const audit = ordered.flatMap((f) => auditScripts(f.name, f.scripts));
+        const unhandled = audit.filter((a) => a.status === 'unhandled').length;
+        if (unhandled > 0) warnings.push(`${unhandled} maintainer-script action${unhandled === 1 ? ' has' : 's have'} no effect handler; run \`strata audit\` to list them`);
+        platforms.push({ architecture: arch, manifestDigest: manifestBlob.descriptor.digest, configDigest: configBlob.descriptor.digest, layers: layerReports, accounts: accounts.origins, audit, warnings });
+      } finally {
+        for (const s of scanned.values()) await s.store.close();
+      }
+    }
+  } finally {
+    await pool?.close();
+  }
+  let root: Descriptor;
+  if (manifests.length === 1) {
+    root = { mediaType: manifests[0]!.mediaType, digest: manifests[0]!.digest, size: manifests[0]!.size };
+  } else {
+    const index: ImageIndex = { schemaVersion: 2, mediaType: MEDIA.index, manifests };
+    const indexBlob = jsonBlob(index, MEDIA.index);
+    blobs.set(indexBlob.descriptor.digest, { kind: 'bytes', bytes: indexBlob.bytes });
+    root = indexBlob.descriptor;
+  }
+  return { image: { root, blobs, platforms: platformImages }, digest: root.digest, platforms, epoch, lockDigest };
+}
