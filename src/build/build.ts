@@ -275,7 +275,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
 
         // Layer plan (the layering issue's seam), then order constraints from Replaces.
         const plan = planLayers(
-          closure.packages.map((p) => ({ name: p.name, size: p.installedSize * 1024, depends: p.depends, source: p.source })),
+          closure.packages.map((p) => ({ name: p.name, size: p.size, depends: p.depends, source: p.source, requested: p.requested === true })),
           spec.layers.budget,
         );
         const groups = plan.layers.map((l) => l.packages);

@@ -11,8 +11,9 @@ import { fetchCommand } from './commands/fetch.js';
 import { vendorCommand } from './commands/vendor.js';
 import { buildCommand } from './commands/build.js';
 import { auditCommand } from './commands/audit.js';
+import { planCommand } from './commands/plan.js';
 
-export const COMMANDS: Command[] = [lockCommand, buildCommand, whyCommand, auditCommand, fetchCommand, vendorCommand];
+export const COMMANDS: Command[] = [lockCommand, buildCommand, planCommand, whyCommand, auditCommand, fetchCommand, vendorCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -1,38 +1,128 @@
-// Owns the layer plan: which packages share a layer, in which order. This is the seam the
-// layering issue fills in (popularity, dominators, source packages); until then each package
-// gets its own layer in name order, and when that exceeds the budget the smallest neighbouring
-// groups are merged, deterministically, until it fits.
-export interface PlanPackage {
-  name: string;
-  size: number;
-  depends: string[];
-  source: string;
-}
+// Owns the layer plan: which packages share a layer, and in which order the layers come.
+//
+// Goal: a family of images shares as many bytes as possible, and an update re-pulls only the
+// layers whose packages changed — with no external data, and under a layer budget.
+//
+// The rules (docs/layering.md has the reasoning and a worked example):
+// 1. A layer's content is a pure function of its package set, so the same set gives the same
+//    digest in every image. Sharing is therefore best when a package that carries real bytes
+//    sits in a layer of its own: every image that has it, has that exact layer. Dependency
+//    cycles are one node (their packages always come together).
+// 2. Tiny packages (under TINY_BYTES compressed) are grouped so that no layer is pointlessly
+//    small: first with the tiny packages of the same Debian source package (they are built and
+//    updated together), then those groups are packed, most popular first, into bins of at
+//    least TINY_BYTES. Only small bytes are ever duplicated between images by this.
+// 3. Over the budget (budget − reserved layers for the base layout and the effects), the least
+//    popular group is merged into the group of its immediate dominator (Nixery's refinement:
+//    what only one package leads to changes with that package), ties broken by size then name;
+//    a group dominated only by the spec itself is merged with the next least popular group.
+// 4. Order: most popular first (the number of packages of the closure that depend on the
+//    group), then lower height (closer to the bottom of the graph), then name — so images put
+//    their common base first and Docker's ordered cache (ChainID) reuses the prefix.
+// Tie-breakers are all explicit; the same lockfile always gives the same plan.
+import { buildGraph, type GraphNode, type GraphPackage } from './graph.js';
+import { immediateDominators, ROOT } from './dominators.js';
+
+export const TINY_BYTES = 64 * 1024;
+
+export type PlanPackage = GraphPackage;
 
 export interface PlannedLayer {
   packages: string[];
+  size: number;
+  popularity: number;
   reason: string;
 }
 
 export interface LayerPlan {
   layers: PlannedLayer[];
-  /** Layers outside the plan that the image also has (base layout, effects). */
+  /** Layers the image has besides the plan (base layout, effects). */
   reserved: number;
+  budget: number;
 }
 
+interface Group {
+  nodes: GraphNode[];
+  reason: string;
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const sizeOf = (g: Group) => g.nodes.reduce((n, x) => n + x.size, 0);
+const popularityOf = (g: Group) => Math.max(...g.nodes.map((n) => n.popularity));
+const heightOf = (g: Group) => Math.min(...g.nodes.map((n) => n.height));
+const firstName = (g: Group) => g.nodes.map((n) => n.id).sort(byName)[0]!;
+
 export function planLayers(packages: PlanPackage[], budget: number, reserved = 2): LayerPlan {
-  const sorted = [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const groups = sorted.map((p) => ({ packages: [p.name], size: p.size, reason: 'one layer per package' }));
-  const room = Math.max(1, budget - reserved);
-  while (groups.length > room) {
-    // Merge the neighbouring pair with the smallest combined size (ties: the first pair).
-    let best = 0;
-    for (let i = 1; i < groups.length - 1; i++) {
-      if (groups[i]!.size + groups[i + 1]!.size < groups[best]!.size + groups[best + 1]!.size) best = i;
-    }
-    const a = groups[best]!;
-    const b = groups[best + 1]!;
-    groups.splice(best, 2, { packages: [...a.packages, ...b.packages], size: a.size + b.size, reason: 'merged to fit the layer budget' });
+  const nodes = buildGraph(packages);
+  const all = [...nodes.values()].sort((a, b) => byName(a.id, b.id));
+  const groups: Group[] = [];
+  // 1. Packages that carry bytes: one layer each.
+  for (const n of all) {
+    if (n.size >= TINY_BYTES) groups.push({ nodes: [n], reason: n.members.length > 1 ? 'a dependency cycle, kept together' : 'its own layer, shared by every image that has it' });
   }
-  return { layers: groups.map((g) => ({ packages: g.packages, reason: g.reason })), reserved };
+  // 2. Tiny packages: by source package, then packed into bins, most popular first.
+  const tinyBySource = new Map<string, GraphNode[]>();
+  for (const n of all.filter((x) => x.size < TINY_BYTES)) {
+    const key = n.sources[0]!;
+    tinyBySource.set(key, [...(tinyBySource.get(key) ?? []), n]);
+  }
+  const tinyGroups = [...tinyBySource.values()].map((ns) => ({ nodes: ns, reason: '' }));
+  tinyGroups.sort((a, b) => popularityOf(b) - popularityOf(a) || heightOf(a) - heightOf(b) || byName(firstName(a), firstName(b)));
+  let bin: Group | undefined;
+  for (const g of tinyGroups) {
+    if (bin === undefined) bin = { nodes: [], reason: 'small packages packed together (same source package first, most popular first)' };
+    bin.nodes.push(...g.nodes);
+    if (sizeOf(bin) >= TINY_BYTES) {
+      groups.push(bin);
+      bin = undefined;
+    }
+  }
+  if (bin !== undefined) {
+    const last = groups.filter((g) => g.reason.startsWith('small')).pop();
+    if (last !== undefined) last.nodes.push(...bin.nodes);
+    else groups.push(bin);
+  }
+  // 3. Fit the budget by merging along dominators.
+  const room = Math.max(1, budget - reserved);
+  if (groups.length > room) {
+    const idom = immediateDominators(nodes);
+    const groupOf = new Map<string, Group>();
+    for (const g of groups) for (const n of g.nodes) groupOf.set(n.id, g);
+    while (groups.length > room) {
+      const candidates = [...groups].sort((a, b) => popularityOf(a) - popularityOf(b) || sizeOf(a) - sizeOf(b) || byName(firstName(a), firstName(b)));
+      let merged = false;
+      for (const g of candidates) {
+        const top = [...g.nodes].sort((a, b) => b.popularity - a.popularity || byName(a.id, b.id))[0]!;
+        let d = idom.get(top.id)!;
+        while (d !== ROOT && groupOf.get(d) === g) d = idom.get(d)!;
+        if (d === ROOT) continue;
+        const into = groupOf.get(d)!;
+        into.nodes.push(...g.nodes);
+        into.reason = 'merged with what it dominates to fit the layer budget';
+        for (const n of g.nodes) groupOf.set(n.id, into);
+        groups.splice(groups.indexOf(g), 1);
+        merged = true;
+        break;
+      }
+      if (!merged) {
+        const [a, b] = candidates;
+        a!.nodes.push(...b!.nodes);
+        a!.reason = 'merged with the next least popular group to fit the layer budget';
+        for (const n of b!.nodes) groupOf.set(n.id, a!);
+        groups.splice(groups.indexOf(b!), 1);
+      }
+    }
+  }
+  // 4. Most shared first.
+  groups.sort((a, b) => popularityOf(b) - popularityOf(a) || heightOf(a) - heightOf(b) || byName(firstName(a), firstName(b)));
+  return {
+    budget,
+    reserved,
+    layers: groups.map((g) => ({
+      packages: g.nodes.flatMap((n) => n.members).sort(byName),
+      size: sizeOf(g),
+      popularity: popularityOf(g),
+      reason: g.reason,
+    })),
+  };
 }
