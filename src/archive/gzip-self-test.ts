@@ -37,10 +37,19 @@ export function selfTestInput(): Buffer {
 
 let chosen: DeflateImpl | undefined;
 
-/** The implementation to use in this process: 'node' when it matches the golden bytes. */
-export function selectDeflateImpl(): DeflateImpl {
+/** What the verdict depends on: this Node and its zlib. A cache may keep verdicts by this key. */
+export function selfTestKey(): string {
+  return `${process.version}-zlib-${process.versions.zlib}-${process.arch}`;
+}
+
+/**
+ * The implementation to use in this process: 'node' when node:zlib matches the golden bytes.
+ * `remembered` is a verdict recorded earlier for the same selfTestKey() (it saves ~50 ms).
+ */
+export function selectDeflateImpl(remembered?: DeflateImpl): DeflateImpl {
   if (chosen !== undefined) return chosen;
   if (process.env.STRATA_GZIP === 'pako') return (chosen = 'pako');
+  if (remembered !== undefined) return (chosen = remembered);
   const digest = createHash('sha256').update(gzipChunkedSync(selfTestInput(), 'node')).digest('hex');
   chosen = digest === GOLDEN_SHA256 ? 'node' : 'pako';
   return chosen;

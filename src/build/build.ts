@@ -12,7 +12,8 @@ import { canonicalJson } from '../digest/canonical-json.js';
 import { sha256Hex } from '../digest/sha256.js';
 import { DeflatePool } from '../archive/deflate-pool.js';
 import { GZIP_IDENTITY } from '../archive/gzip-chunked.js';
-import { selectDeflateImpl } from '../archive/gzip-self-test.js';
+import { selectDeflateImpl, selfTestKey } from '../archive/gzip-self-test.js';
+import type { DeflateImpl } from '../archive/gzip-chunked.js';
 import type { CacheDir } from '../cache/cache-dir.js';
 import type { NetworkOptions } from '../debian/download.js';
 import { lockfileDigest, type LockedPackage, type Lockfile } from '../debian/lockfile.js';
@@ -59,6 +60,8 @@ export interface BuildOptions {
   architectures?: string[];
   /** SOURCE_DATE_EPOCH from the environment, when the spec sets none. */
   sourceDateEpoch?: number;
+  /** Replaces the layer planner (benchmarks compare strategies); returns package groups in order. */
+  planner?: (packages: Array<{ name: string; size: number; depends: string[]; source: string; requested: boolean }>, budget: number) => string[][];
 }
 
 export interface LayerReport {
@@ -212,8 +215,16 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
   if (architectures.length === 0) throw new StrataError('USAGE', `the lock has none of the architectures ${opts.architectures?.join(', ')}`);
   const sources = await configureSources(loaded);
   const workers = opts.workers ?? availableParallelism();
+  // The gzip self-test's verdict is remembered per Node and zlib version in the cache.
+  const verdictFile = `selftest/${selfTestKey()}.json`;
+  const remembered = await opts.cache.readOptional(verdictFile);
+  const known = remembered === undefined ? undefined : (JSON.parse(remembered.toString('utf8')) as { impl: DeflateImpl }).impl;
+  const impl = selectDeflateImpl(known === 'node' || known === 'pako' ? known : undefined);
+  if (known !== impl) await opts.cache.writeAtomic(verdictFile, JSON.stringify({ impl }));
   let pool: DeflatePool | undefined;
-  const getPool = () => (pool ??= new DeflatePool(workers, selectDeflateImpl()));
+  const getPool = () => (pool ??= new DeflatePool(workers, impl));
+  // Small layers (base layout, effects) compress in this thread: no worker start-up cost.
+  const inline = new DeflatePool(0, impl);
   const blobs = new Map<string, BlobSource>();
   const platforms: PlatformReport[] = [];
   const manifests: Descriptor[] = [];
@@ -274,11 +285,8 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const { after } = checkPaths(ordered.map((f) => ({ name: f.name, control: f.control, kept: kept.get(f.name)! })));
 
         // Layer plan (the layering issue's seam), then order constraints from Replaces.
-        const plan = planLayers(
-          closure.packages.map((p) => ({ name: p.name, size: p.size, depends: p.depends, source: p.source, requested: p.requested === true })),
-          spec.layers.budget,
-        );
-        const groups = plan.layers.map((l) => l.packages);
+        const planInput = closure.packages.map((p) => ({ name: p.name, size: p.size, depends: p.depends, source: p.source, requested: p.requested === true }));
+        const groups = opts.planner !== undefined ? opts.planner(planInput, spec.layers.budget) : planLayers(planInput, spec.layers.budget).layers.map((l) => l.packages);
         for (const [replaced, replacer] of after) {
           const gi = groups.findIndex((g) => g.includes(replaced));
           const gj = groups.findIndex((g) => g.includes(replacer));
@@ -324,7 +332,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         });
 
         // Base layout and effects.
-        const base = await writeLayer(generatedItems(baseLayout(arch), epoch), opts.cache, getPool());
+        const base = await writeLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline);
         const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx)];
         for (const r of effectResults) warnings.push(...r.warnings);
         const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specPathEntries(spec)];
@@ -334,7 +342,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
             throw new StrataError('SPEC_INVALID', `paths: /${e.path} is a ${e.type} in the spec but ${existing.package} ships it as a ${existing.type}`);
           }
         }
-        const effects = await writeLayer(generatedItems(effectEntries, epoch), opts.cache, getPool());
+        const effects = await writeLayer(generatedItems(effectEntries, epoch), opts.cache, inline);
 
         // Every file must belong to a declared account.
         const uids = new Set(accounts.users.map((u) => u.uid));

@@ -5,25 +5,30 @@ import { StrataError } from '../errors.js';
 import { STRATA_VERSION } from '../version.js';
 import { formatHelp, parseCommandArgs, type Command } from './command.js';
 import { createOutput, reportError } from './output.js';
-import { lockCommand } from './commands/lock.js';
-import { whyCommand } from './commands/why.js';
-import { fetchCommand } from './commands/fetch.js';
-import { vendorCommand } from './commands/vendor.js';
-import { buildCommand } from './commands/build.js';
-import { auditCommand } from './commands/audit.js';
-import { planCommand } from './commands/plan.js';
+/** Commands in help order, loaded on demand so that one command does not pay for all. */
+const LOADERS: Array<[string, string, () => Promise<Command>]> = [
+  ['lock', 'Resolve a spec into a verified, pinned package closure and write its lockfile.', async () => (await import('./commands/lock.js')).lockCommand],
+  ['build', 'Build the image of a spec from its lockfile: bit-for-bit reproducible, no engine, no root, no scripts.', async () => (await import('./commands/build.js')).buildCommand],
+  ['plan', "Show how the image's packages are grouped into layers, in order, and why.", async () => (await import('./commands/plan.js')).planCommand],
+  ['why', 'Show the dependency paths from the requested packages to PKG, or why PKG was left out.', async () => (await import('./commands/why.js')).whyCommand],
+  ['audit', 'List every maintainer-script action of the closure that no effect handles.', async () => (await import('./commands/audit.js')).auditCommand],
+  ['fetch', 'Download every .deb of the lock into the cache, each verified against its pinned sha256.', async () => (await import('./commands/fetch.js')).fetchCommand],
+  ['vendor', 'Copy every locked .deb into DIR (pool layout), usable as a source.fallbacks entry.', async () => (await import('./commands/vendor.js')).vendorCommand],
+];
 
-export const COMMANDS: Command[] = [lockCommand, buildCommand, planCommand, whyCommand, auditCommand, fetchCommand, vendorCommand];
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(LOADERS.map(([, , load]) => load()));
+}
 
 function topHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  const width = Math.max(...LOADERS.map(([name]) => name.length)) + 2;
   return [
     `strata ${STRATA_VERSION} — reproducible container images and environments from Debian packages`,
     '',
     'Usage: strata COMMAND [arguments] [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
+    ...LOADERS.map(([name, summary]) => `  ${name.padEnd(width)} ${summary}`),
     '',
     'Run `strata COMMAND --help` for the arguments and options of a command.',
     'Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible.',
@@ -38,20 +43,21 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      const target = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-      process.stdout.write(target ? formatHelp(target) : topHelp());
+      const loader = name === 'help' ? LOADERS.find(([n]) => n === rest[0]) : undefined;
+      process.stdout.write(loader ? formatHelp(await loader[2]()) : topHelp());
       return name === undefined ? 2 : 0;
     }
     if (name === '--version' || name === '-V' || name === 'version') {
       process.stdout.write(`${STRATA_VERSION}\n`);
       return 0;
     }
-    const command = COMMANDS.find((c) => c.name === name);
-    if (command === undefined) {
+    const loader = LOADERS.find(([n]) => n === name);
+    if (loader === undefined) {
       throw new StrataError('USAGE', `unknown command ${JSON.stringify(name)}`, {
-        hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')}; run \`strata --help\``,
+        hint: `commands: ${LOADERS.map(([n]) => n).join(', ')}; run \`strata --help\``,
       });
     }
+    const command = await loader[2]();
     const args = parseCommandArgs(command, rest);
     if (args.options.help === true) {
       process.stdout.write(formatHelp(command));

@@ -216,7 +216,20 @@ function positional(words: string[], takesValue: Set<string>): string[] {
 
 const dynamic = (s: string | undefined) => s !== undefined && /[$`]/.test(s);
 
+const parsed = new Map<string, ScriptAction[]>();
+
+/** Parses a script (memoised: the accounts, overrides, alternatives and audit all read it). */
 export function parseScript(script: string): ScriptAction[] {
+  let actions = parsed.get(script);
+  if (actions === undefined) {
+    actions = parseScriptUncached(script);
+    if (parsed.size > 10_000) parsed.clear();
+    parsed.set(script, actions);
+  }
+  return actions;
+}
+
+function parseScriptUncached(script: string): ScriptAction[] {
   const actions: ScriptAction[] = [];
   const vars = new Map<string, string>();
   const functions = new Set<string>();
