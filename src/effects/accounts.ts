@@ -1,7 +1,8 @@
 // Owns /etc/passwd and /etc/group. Entries come from, in order of precedence:
 //   1. the spec's accounts (uid and gid required);
 //   2. base-passwd's masters (/usr/share/base-passwd/{passwd,group}.master), the static IDs
-//      Debian assigns (root 0 … nogroup 65534), or a minimal root/nobody set without it;
+//      Debian assigns (root 0 … nogroup 65534); without base-passwd in the closure, the same
+//      tables built into strata (debian-static-ids.ts), since packages own files by them;
 //   3. system users and groups the packages' maintainer scripts would create (`adduser
 //      --system`, `useradd -r`, `groupadd -r`) or that they declare in sysusers.d, with IDs
 //      from a deterministic rule instead of install order: the candidate is
@@ -46,8 +47,7 @@ export interface Accounts {
   gidOf(name: string): number | undefined;
 }
 
-const MINIMAL_PASSWD = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
-const MINIMAL_GROUP = 'root:x:0:\nnogroup:x:65534:\n';
+import { DEBIAN_GROUP_MASTER, DEBIAN_PASSWD_MASTER } from './debian-static-ids.js';
 
 export function fnv1a32(text: string): number {
   let h = 0x811c9dc5;
@@ -120,8 +120,8 @@ export function buildAccounts(ctx: EffectContext): Accounts {
   const masterPasswd = ctx.packages.flatMap((p) => (p.extracted.has('usr/share/base-passwd/passwd.master') ? [p.extracted.get('usr/share/base-passwd/passwd.master')!] : []))[0];
   const masterGroup = ctx.packages.flatMap((p) => (p.extracted.has('usr/share/base-passwd/group.master') ? [p.extracted.get('usr/share/base-passwd/group.master')!] : []))[0];
   const baseSource = masterPasswd !== undefined ? 'base-passwd' : 'default';
-  const users = parsePasswd(masterPasswd?.toString('utf8') ?? MINIMAL_PASSWD);
-  const groups = parseGroup(masterGroup?.toString('utf8') ?? MINIMAL_GROUP);
+  const users = parsePasswd(masterPasswd?.toString('utf8') ?? DEBIAN_PASSWD_MASTER);
+  const groups = parseGroup(masterGroup?.toString('utf8') ?? DEBIAN_GROUP_MASTER);
   const origins: AccountOrigin[] = [
     ...groups.map((g) => ({ name: g.name, kind: 'group' as const, id: g.gid, source: baseSource as AccountOrigin['source'] })),
     ...users.map((u) => ({ name: u.name, kind: 'user' as const, id: u.uid, source: baseSource as AccountOrigin['source'] })),
