@@ -6,7 +6,7 @@ import { immediateDominators, ROOT } from './dominators.js';
 
 const KB = 1024;
 const world: PlanPackage[] = [
-  { name: 'app', size: 500 * KB, depends: ['libapp', 'libc', 'libssl'], source: 'app', requested: true },
+  { name: 'app', size: 500 * KB, depends: ['libapp', 'libc', 'libssl', 'tiny-c', 'tiny-d'], source: 'app', requested: true },
   { name: 'libapp', size: 300 * KB, depends: ['libc', 'tiny-a'], source: 'app', requested: false },
   { name: 'libc', size: 3000 * KB, depends: ['libgcc'], source: 'glibc', requested: false },
   { name: 'libgcc', size: 80 * KB, depends: ['libc', 'gcc-base'], source: 'gcc', requested: false },
@@ -14,6 +14,8 @@ const world: PlanPackage[] = [
   { name: 'libssl', size: 2000 * KB, depends: ['libc'], source: 'openssl', requested: false },
   { name: 'tiny-a', size: 10 * KB, depends: ['libc'], source: 'tiny', requested: false },
   { name: 'tiny-b', size: 8 * KB, depends: ['libc'], source: 'tiny', requested: true },
+  { name: 'tiny-c', size: 5 * KB, depends: [], source: 'c', requested: false },
+  { name: 'tiny-d', size: 6 * KB, depends: [], source: 'd', requested: false },
 ];
 
 const shuffle = <T>(xs: T[]): T[] => [...xs].reverse();
@@ -28,15 +30,16 @@ test('cycles are condensed and dominators computed from the requested packages',
   assert.equal(idom.get('libc'), ROOT, 'libc is reached from app and from tiny-b');
 });
 
-test('big packages get their own layers, tiny ones are packed, most popular first', () => {
+test('big packages get their own layers; tiny ones only one package needs are grouped', () => {
   const plan = planLayers(world, 100);
   const sets = plan.layers.map((l) => l.packages.join(','));
-  // gcc-base is needed by 7 packages, the libc/libgcc cycle by 5; libssl and libapp tie on
-  // popularity (1: app) and libssl is lower in the graph (height 2 against 3).
-  assert.deepEqual(sets, ['gcc-base,tiny-a,tiny-b', 'libc,libgcc', 'libssl', 'libapp', 'app']);
-  const bin = plan.layers[0]!;
-  assert.ok(bin.packages.every((p) => world.find((w) => w.name === p)!.size < TINY_BYTES));
-  assert.deepEqual(plan.layers.map((l) => l.popularity), [7, 5, 1, 1, 0]);
+  // gcc-base is needed by 7 packages; the libc/libgcc cycle by 5; tiny-a by 2; libssl and libapp
+  // by app alone (tiny-c,d have height 0, libssl 2, libapp 3, so they come in that order); tiny-c and tiny-d are
+  // needed by app only, so they share a layer; tiny-b is requested and needed by nothing.
+  assert.deepEqual(sets, ['gcc-base', 'libc,libgcc', 'tiny-a', 'tiny-c,tiny-d', 'libssl', 'libapp', 'tiny-b', 'app']);
+  assert.deepEqual(plan.layers.map((l) => l.popularity), [7, 5, 2, 1, 1, 1, 0, 0]);
+  assert.match(plan.layers[3]!.reason, /only app needs/);
+  assert.ok(plan.layers.every((l) => l.packages.length === 1 || l.packages.includes('libc') || l.packages.every((p) => world.find((w) => w.name === p)!.size < TINY_BYTES)));
 });
 
 test('the plan does not depend on input order', () => {
@@ -44,9 +47,10 @@ test('the plan does not depend on input order', () => {
 });
 
 test('the budget is never exceeded, and merging follows dominators', () => {
-  for (let budget = 3; budget <= 8; budget++) {
+  for (let budget = 3; budget <= 10; budget++) {
     const plan = planLayers(world, budget);
     assert.ok(plan.layers.length + plan.reserved <= budget, `budget ${budget}: ${plan.layers.length} layers`);
+    assert.equal(new Set(plan.layers.flatMap((l) => l.packages)).size, world.length, 'each package in exactly one layer');
     assert.deepEqual(plan.layers.flatMap((l) => l.packages).sort(), world.map((w) => w.name).sort());
   }
   const tight = planLayers(world, 5);

@@ -8,10 +8,12 @@
 //    digest in every image. Sharing is therefore best when a package that carries real bytes
 //    sits in a layer of its own: every image that has it, has that exact layer. Dependency
 //    cycles are one node (their packages always come together).
-// 2. Tiny packages (under TINY_BYTES compressed) are grouped so that no layer is pointlessly
-//    small: first with the tiny packages of the same Debian source package (they are built and
-//    updated together), then those groups are packed, most popular first, into bins of at
-//    least TINY_BYTES. Only small bytes are ever duplicated between images by this.
+// 2. Tiny packages (under TINY_BYTES compressed) that exactly one package depends on share a
+//    layer with that package's other such dependencies: private to it, they are rarely shared,
+//    so the grouping costs almost no sharing and never touches a big package's layer. Tiny
+//    packages that several packages depend on are the widely shared ones: they keep their own
+//    layer, stored once for the whole family. (Grouping tiny packages more aggressively, in
+//    bins or by source package, was measured to duplicate bytes across a family.)
 // 3. Over the budget (budget − reserved layers for the base layout and the effects), the least
 //    popular group is merged into the group of its immediate dominator (Nixery's refinement:
 //    what only one package leads to changes with that package), ties broken by size then name;
@@ -60,27 +62,21 @@ export function planLayers(packages: PlanPackage[], budget: number, reserved = 2
   for (const n of all) {
     if (n.size >= TINY_BYTES) groups.push({ nodes: [n], reason: n.members.length > 1 ? 'a dependency cycle, kept together' : 'its own layer, shared by every image that has it' });
   }
-  // 2. Tiny packages: by source package, then packed into bins, most popular first.
-  const tinyBySource = new Map<string, GraphNode[]>();
+  // 2. Tiny packages that exactly one package depends on share a layer with that package's other
+  //    such dependencies: they are private to it, so grouping them costs no sharing and never
+  //    touches a big package's layer. Tiny packages that several packages depend on are the
+  //    widely shared ones: they keep their own layer, stored once for the whole family.
+  const tinyByParent = new Map<string, GraphNode[]>();
   for (const n of all.filter((x) => x.size < TINY_BYTES)) {
-    const key = n.sources[0]!;
-    tinyBySource.set(key, [...(tinyBySource.get(key) ?? []), n]);
-  }
-  const tinyGroups = [...tinyBySource.values()].map((ns) => ({ nodes: ns, reason: '' }));
-  tinyGroups.sort((a, b) => popularityOf(b) - popularityOf(a) || heightOf(a) - heightOf(b) || byName(firstName(a), firstName(b)));
-  let bin: Group | undefined;
-  for (const g of tinyGroups) {
-    if (bin === undefined) bin = { nodes: [], reason: 'small packages packed together (same source package first, most popular first)' };
-    bin.nodes.push(...g.nodes);
-    if (sizeOf(bin) >= TINY_BYTES) {
-      groups.push(bin);
-      bin = undefined;
+    if (n.rdeps.length !== 1) {
+      groups.push({ nodes: [n], reason: n.rdeps.length === 0 ? 'its own layer, shared by every image that has it' : 'small, but several packages need it: stored once for every image that has it' });
+      continue;
     }
+    const parent = n.rdeps[0]!;
+    tinyByParent.set(parent, [...(tinyByParent.get(parent) ?? []), n]);
   }
-  if (bin !== undefined) {
-    const last = groups.filter((g) => g.reason.startsWith('small')).pop();
-    if (last !== undefined) last.nodes.push(...bin.nodes);
-    else groups.push(bin);
+  for (const [parent, ns] of [...tinyByParent].sort(([a], [b]) => byName(a, b))) {
+    groups.push({ nodes: ns, reason: ns.length > 1 ? `small packages that only ${parent} needs, together` : `small, and only ${parent} needs it` });
   }
   // 3. Fit the budget by merging along dominators.
   const room = Math.max(1, budget - reserved);
