@@ -69,6 +69,9 @@ const CHECKS: Record<string, Check[]> = {
   ],
 };
 
+/** The build issue's size targets, in MB (10^6 bytes) of compressed layers (docs/sizes.md). */
+const TARGET_MB: Record<string, number> = { redis: 10, python: 0.45 * 45.4 };
+
 const output = (r: RunResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 let golden: Record<string, string>;
@@ -157,6 +160,8 @@ for (const name of ['redis', 'python', 'git', 'nginx', 'busybox']) {
           '(a new lock, a strata change that alters bytes), refresh the golden digests: node scripts/update-golden-digests.mjs (docs/examples.md)',
       );
       assert.equal(b.result.platforms.length, 1);
+      const compressed = b.result.platforms[0]!.layers.reduce((n, l) => n + l.size, 0);
+      if (TARGET_MB[name] !== undefined) assert.ok(compressed <= TARGET_MB[name]! * 1e6, `examples/${name}.yaml is ${(compressed / 1e6).toFixed(2)} MB compressed; the target is ${TARGET_MB[name]!.toFixed(2)} MB (docs/sizes.md)`);
       assert.deepEqual(b.result.platforms[0]!.layers.filter((l) => l.kind === 'packages').flatMap((l) => l.packages).sort(), b.lock.architectures.amd64!.packages.map((p) => p.name).sort(), 'every locked package has its layer');
     });
 
