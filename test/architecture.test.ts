@@ -22,7 +22,7 @@ const ALLOWED: Record<string, string[]> = {
   spec: ['errors.ts', 'digest', 'debian', 'util'],
   layering: ['errors.ts', 'util'],
   image: ['errors.ts', 'digest', 'archive', 'util'],
-  effects: ['errors.ts', 'digest', 'archive', 'debian', 'util'],
+  effects: ['errors.ts', 'digest', 'archive', 'debian', 'spec', 'util'],
   build: ['errors.ts', 'version.ts', 'digest', 'archive', 'cache', 'debian', 'spec', 'layering', 'image', 'effects', 'util'],
   store: ['errors.ts', 'digest', 'util'],
   server: ['errors.ts', 'version.ts', 'digest', 'image', 'store', 'build', 'spec', 'debian', 'cache', 'util', 'layering'],

@@ -26,7 +26,7 @@ import { caCertificates } from '../effects/ca-certificates.js';
 import { fileOverrides, type FileOverride } from '../effects/file-overrides.js';
 import { nsswitch } from '../effects/nsswitch.js';
 import { timezone } from '../effects/timezone.js';
-import type { EffectContext, GeneratedEntry, ImagePath, PackageView } from '../effects/types.js';
+import type { EffectContext, FileOwner, GeneratedEntry, ImagePath, PackageView } from '../effects/types.js';
 import { ANNOTATION, MEDIA, jsonBlob, platformOf, rfc3339, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../image/oci.js';
 import type { BlobSource, BuiltImage } from '../image/layout.js';
 import { planLayers } from '../layering/plan.js';
@@ -36,7 +36,7 @@ import { fetchDebs } from './fetch-debs.js';
 import { checkOwners, checkPaths } from './image-check.js';
 import { keptPaths, layerItems, type LayerPackage } from './layer-content.js';
 import { writeLayer, type LayerItem, type WrittenLayer } from './layer-writer.js';
-import { FACTS_VERSION, scanDeb, type PackageFacts, type ScannedPackage } from './package-content.js';
+import { FACTS_VERSION, scanDeb, type PackageFacts, type PathFact, type ScannedPackage } from './package-content.js';
 import { configureSources } from './sources.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
 
@@ -112,7 +112,17 @@ async function loadFacts(cache: CacheDir, pkg: LockedPackage): Promise<PackageFa
   }
 }
 
-function viewOf(f: PackageFacts): PackageView {
+/** The non-root owners that the kept files name, once each. */
+function fileOwners(kept: PathFact[]): FileOwner[] {
+  const owners = new Map<string, FileOwner>();
+  for (const p of kept) {
+    if (p.uname !== undefined) owners.set(`user:${p.uname}:${p.uid}`, { kind: 'user', name: p.uname, id: p.uid });
+    if (p.gname !== undefined) owners.set(`group:${p.gname}:${p.gid}`, { kind: 'group', name: p.gname, id: p.gid });
+  }
+  return [...owners.values()];
+}
+
+function viewOf(f: PackageFacts, kept: PathFact[]): PackageView {
   return {
     name: f.name,
     version: f.packageVersion,
@@ -120,6 +130,7 @@ function viewOf(f: PackageFacts): PackageView {
     md5sums: f.md5sums,
     scripts: f.scripts,
     extracted: new Map(Object.entries(f.extracted).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    fileOwners: fileOwners(kept),
   };
 }
 
@@ -272,7 +283,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
           kept.set(f.name, k);
           for (const p of k) if (!paths.has(p.path)) paths.set(p.path, { type: p.type === 'file' ? 'file' : p.type === 'directory' ? 'directory' : p.type === 'symlink' ? 'symlink' : 'hardlink', ...(p.linkname ? { linkname: p.linkname } : {}), package: f.name });
         }
-        const ctx: EffectContext = { architecture: arch, spec, packages: ordered.map(viewOf), paths };
+        const ctx: EffectContext = { architecture: arch, spec, packages: ordered.map((f) => viewOf(f, kept.get(f.name)!)), paths };
         const accounts = buildAccounts(ctx);
         const warnings: string[] = [];
         const overrides = new Map<string, Map<string, FileOverride>>();

@@ -16,7 +16,7 @@ import { isBaseSymlinkPath, redirectBasePath } from '../effects/base-layout.js';
 import { ContentStore, type ContentRef } from './content-store.js';
 
 /** Bump when the facts format or the path rules change: old cache entries are ignored. */
-export const FACTS_VERSION = 1;
+export const FACTS_VERSION = 2;
 
 export interface PathFact {
   path: string;
@@ -30,6 +30,10 @@ export interface PathFact {
   /** sha256 of a file's content. */
   sha256?: string;
   xattrs?: Record<string, string>;
+  /** The owner's user and group names as the .deb records them, when not root (dpkg installs
+   * by name: `shadow`, not 42). */
+  uname?: string;
+  gname?: string;
 }
 
 export interface PackageFacts {
@@ -98,6 +102,8 @@ export async function scanDeb(debPath: string, pkg: LockedPackage, spillPath: st
         continue;
       }
       const fact: PathFact = { path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtime: entry.mtime };
+      if (entry.uid !== 0 && entry.uname) fact.uname = entry.uname;
+      if (entry.gid !== 0 && entry.gname) fact.gname = entry.gname;
       if (entry.linkname !== undefined) {
         if (entry.type === 'hardlink') {
           const target = normalisePath(entry.linkname);

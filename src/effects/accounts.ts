@@ -3,7 +3,10 @@
 //   2. base-passwd's masters (/usr/share/base-passwd/{passwd,group}.master), the static IDs
 //      Debian assigns (root 0 … nogroup 65534); without base-passwd in the closure, the same
 //      tables built into strata (debian-static-ids.ts), since packages own files by them;
-//   3. system users and groups the packages' maintainer scripts would create (`adduser
+//   3. the owners the packages' files name in their .debs, when the ID is in Debian's
+//      static range (0–99, which base-passwd allocates globally) and neither the name nor the
+//      ID is taken yet (a name base-passwd does not list, but an ID in its range);
+//   4. system users and groups the packages' maintainer scripts would create (`adduser
 //      --system`, `useradd -r`, `groupadd -r`) or that they declare in sysusers.d, with IDs
 //      from a deterministic rule instead of install order: the candidate is
 //      100 + fnv1a32(name) mod 900, probing upwards (wrapping within 100–999) past IDs already
@@ -12,7 +15,7 @@
 import { StrataError } from '../errors.js';
 import type { Spec } from '../spec/spec.js';
 import { parseScript } from './script-actions.js';
-import { file, type EffectContext, type GeneratedEntry } from './types.js';
+import { file, type EffectContext, type FileOwner, type GeneratedEntry } from './types.js';
 
 export interface PasswdEntry {
   name: string;
@@ -33,8 +36,9 @@ export interface AccountOrigin {
   name: string;
   kind: 'user' | 'group';
   id: number;
-  source: 'spec' | 'base-passwd' | 'default' | 'system';
-  /** For system accounts: the packages whose scripts or sysusers.d create it. */
+  source: 'spec' | 'base-passwd' | 'default' | 'package' | 'system';
+  /** For system accounts: the packages whose scripts or sysusers.d create it; for package
+   * accounts, the packages whose files it owns. */
   createdBy?: string[];
 }
 
@@ -48,6 +52,9 @@ export interface Accounts {
 }
 
 import { DEBIAN_GROUP_MASTER, DEBIAN_PASSWD_MASTER } from './debian-static-ids.js';
+
+/** The highest ID of Debian's static range (base-passwd's, allocated globally). */
+export const STATIC_ID_MAX = 99;
 
 export function fnv1a32(text: string): number {
   let h = 0x811c9dc5;
@@ -160,7 +167,34 @@ export function buildAccounts(ctx: EffectContext): Accounts {
     }
   }
 
-  // 2. System accounts the packages would create.
+  // 3. Owners named by the packages' files, in Debian's static range.
+  const named = new Map<string, { owner: FileOwner; packages: Set<string> }>();
+  for (const p of ctx.packages) {
+    for (const o of p.fileOwners ?? []) {
+      if (o.id < 1 || o.id > STATIC_ID_MAX) continue;
+      const key = `${o.kind}:${o.name}:${o.id}`;
+      const n = named.get(key) ?? { owner: o, packages: new Set<string>() };
+      n.packages.add(p.name);
+      named.set(key, n);
+    }
+  }
+  const byOwner = (a: FileOwner, b: FileOwner) => (a.kind !== b.kind ? (a.kind === 'group' ? -1 : 1) : a.id - b.id || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const { owner, packages } of [...named.values()].sort((a, b) => byOwner(a.owner, b.owner))) {
+    const createdBy = [...packages].sort();
+    if (owner.kind === 'group') {
+      if (groups.some((g) => g.name === owner.name || g.gid === owner.id)) continue;
+      groups.push({ name: owner.name, gid: owner.id, members: [] });
+      origins.push({ name: owner.name, kind: 'group', id: owner.id, source: 'package', createdBy });
+    } else {
+      if (users.some((u) => u.name === owner.name || u.uid === owner.id)) continue;
+      // Its group: the one of the same name when there is one, else nogroup.
+      const gid = groups.find((g) => g.name === owner.name)?.gid ?? 65534;
+      users.push({ name: owner.name, uid: owner.id, gid, gecos: owner.name, home: '/nonexistent', shell: '/usr/sbin/nologin' });
+      origins.push({ name: owner.name, kind: 'user', id: owner.id, source: 'package', createdBy });
+    }
+  }
+
+  // 4. System accounts the packages would create.
   const requests = new Map<string, SystemRequest>();
   const want = (kind: 'user' | 'group', name: string, pkg: string): SystemRequest => {
     const key = `${kind}:${name}`;

@@ -28,6 +28,14 @@ export interface PackageView {
   scripts: Partial<Record<string, string>>;
   /** Contents of the effect-input files this package ships. */
   extracted: Map<string, Buffer>;
+  /** The non-root owners its kept files have in the .deb, by name and ID (`group shadow 42`). */
+  fileOwners?: FileOwner[];
+}
+
+export interface FileOwner {
+  kind: 'user' | 'group';
+  name: string;
+  id: number;
 }
 
 export interface EffectContext {
