@@ -15,37 +15,36 @@ function ctx(yaml: string, packages: PackageView[]): EffectContext {
 
 const text = (a: ReturnType<typeof buildAccounts>, path: string) => a.entries.find((e) => e.path === path)!.content!.toString('utf8');
 
-test('a static group that a package file names is added when the image has no base-passwd', () => {
-  // libpam-modules-bin ships /usr/sbin/unix_chkpwd as root:shadow (gid 42); passwd ships chage likewise.
-  const a = buildAccounts(ctx('packages: [git]\n', [view('libpam-modules-bin', [{ kind: 'group', name: 'shadow', id: 42 }]), view('passwd', [{ kind: 'group', name: 'shadow', id: 42 }])]));
+test('without base-passwd, Debian\'s static IDs are built in (unix_chkpwd is root:shadow)', () => {
+  const a = buildAccounts(ctx('packages: [git]\n', [view('libpam-modules-bin', [{ kind: 'group', name: 'shadow', id: 42 }])]));
   assert.equal(a.gidOf('shadow'), 42);
   assert.match(text(a, 'etc/group'), /^shadow:x:42:$/m);
-  assert.deepEqual(
-    a.origins.filter((o) => o.source === 'package'),
-    [{ name: 'shadow', kind: 'group', id: 42, source: 'package', createdBy: ['libpam-modules-bin', 'passwd'] }],
-  );
+  assert.match(text(a, 'etc/passwd'), /^mail:x:8:8:mail:\/var\/mail:\/usr\/sbin\/nologin$/m);
+  assert.equal(a.origins.find((o) => o.name === 'shadow')!.source, 'default');
+  assert.deepEqual(a.origins.filter((o) => o.source === 'package'), []);
 });
 
-test('a static user that a package file names is added, with its own group when there is one', () => {
-  const a = buildAccounts(ctx('packages: [xx]\n', [view('x', [{ kind: 'group', name: 'mail', id: 8 }, { kind: 'user', name: 'mail', id: 8 }])]));
-  assert.match(text(a, 'etc/passwd'), /^mail:x:8:8:mail:\/nonexistent:\/usr\/sbin\/nologin$/m);
-  assert.match(text(a, 'etc/group'), /^mail:x:8:$/m);
+test('a static-range owner that Debian\'s tables do not name is added from the .deb', () => {
+  const a = buildAccounts(ctx('packages: [xx]\n', [view('x', [{ kind: 'group', name: 'fixstatic', id: 77 }, { kind: 'user', name: 'fixstatic', id: 77 }])]));
+  assert.match(text(a, 'etc/passwd'), /^fixstatic:x:77:77:fixstatic:\/nonexistent:\/usr\/sbin\/nologin$/m);
+  assert.match(text(a, 'etc/group'), /^fixstatic:x:77:$/m);
+  assert.deepEqual(a.origins.filter((o) => o.source === 'package').map((o) => [o.kind, o.name, o.id]), [['group', 'fixstatic', 77], ['user', 'fixstatic', 77]]);
 });
 
 test('owners outside the static range, or whose name or ID is taken, add nothing', () => {
-  const spec = 'packages: [xx]\naccounts:\n  groups: [{name: staff, gid: 42}, {name: shadow, gid: 1042}]\n';
+  const spec = 'packages: [xx]\naccounts:\n  groups: [{name: builders, gid: 1042}]\n';
   const a = buildAccounts(
     ctx(spec, [
       view('x', [
         { kind: 'group', name: 'builder', id: 1000 }, // not a Debian static ID: the owner check refuses it later
-        { kind: 'group', name: 'shadow', id: 42 }, // gid 42 is the spec's staff, the name the spec's shadow
+        { kind: 'group', name: 'othershadow', id: 42 }, // gid 42 is already shadow
         { kind: 'user', name: 'root', id: 0 },
       ]),
     ]),
   );
   assert.equal(a.gidOf('builder'), undefined);
-  assert.equal(a.gidOf('shadow'), 1042);
-  assert.equal(a.gidOf('staff'), 42);
+  assert.equal(a.gidOf('othershadow'), undefined);
+  assert.equal(a.gidOf('builders'), 1042);
   assert.deepEqual(a.origins.filter((o) => o.source === 'package'), []);
 });
 
