@@ -5,9 +5,10 @@
 //   nix         — Nix's popularity layering (buildLayeredImage): most referenced first, one
 //                 layer each, the rest in one layer at the budget
 //   strata      — src/layering/plan.ts
-// The "old" family is locked against the release suite only; the "new" one adds the updates
-// and security suites, which moves widely used libraries (libc6, libssl3, …) to newer
-// versions: the update a client holding the old images must pull.
+// The "old" family is locked against the release suite only. The update re-locks each image
+// with the updates and security suites added and `--update LIBRARY` for one widely used
+// library (libssl3, else libc6: the first whose version there differs), keeping every other
+// package at its locked version — the security update a client holding the old images pulls.
 //
 //   npm run build && node dist/bench/layering.js [--budget N] [--cache-dir DIR]
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
@@ -73,14 +74,24 @@ interface ImageBlobs {
   packageLayers: Map<string, Blob>;
 }
 
-async function familyLocks(dir: string, cache: CacheDir, suites: string[] | undefined, budget: number): Promise<Array<{ name: string; loaded: LoadedSpec; lock: Lockfile }>> {
+async function familyLocks(
+  dir: string,
+  cache: CacheDir,
+  suites: string[] | undefined,
+  budget: number,
+  previous?: Array<{ lock: Lockfile }>,
+  update?: string[],
+): Promise<Array<{ name: string; loaded: LoadedSpec; lock: Lockfile }>> {
   const out = [];
-  for (const img of FAMILY) {
+  for (const [i, img] of FAMILY.entries()) {
     const path = join(dir, `${img.name}.yaml`);
     const source = suites === undefined ? '' : `source:\n  suites: [${suites.join(', ')}]\n`;
     await writeFile(path, `${source}packages: [${img.packages.join(', ')}]\nlayers: {budget: ${budget}}\n`);
     const loaded = await loadSpec(path);
-    const result = await lock(loaded, { cache });
+    const opts: Parameters<typeof lock>[1] = { cache };
+    if (previous !== undefined) opts.previous = previous[i]!.lock;
+    if (update !== undefined) opts.update = update;
+    const result = await lock(loaded, opts);
     out.push({ name: img.name, loaded, lock: result.lock });
   }
   return out;
@@ -133,7 +144,15 @@ async function main(): Promise<void> {
     await mkdir(join(work, `old-${budget}`), { recursive: true });
     await mkdir(join(work, `new-${budget}`), { recursive: true });
     const oldFamily = await familyLocks(join(work, `old-${budget}`), cache, ['bookworm'], budget);
-    const newFamily = await familyLocks(join(work, `new-${budget}`), cache, undefined, budget);
+    let library = '';
+    let newFamily: Awaited<ReturnType<typeof familyLocks>> = [];
+    for (const candidate of ['libssl3', 'libc6']) {
+      newFamily = await familyLocks(join(work, `new-${budget}`), cache, undefined, budget, oldFamily, [candidate]);
+      const was = oldFamily[0]!.lock.architectures.amd64!.packages.find((p) => p.name === candidate)?.version;
+      const now = newFamily[0]!.lock.architectures.amd64!.packages.find((p) => p.name === candidate)?.version;
+      library = candidate;
+      if (was !== now) break;
+    }
     const changed = new Map<string, string>();
     for (let i = 0; i < FAMILY.length; i++) {
       const before = new Map(oldFamily[i]!.lock.architectures.amd64!.packages.map((p) => [p.name, p.version]));
@@ -166,6 +185,7 @@ async function main(): Promise<void> {
       };
     }
     (results.budgets as Record<string, unknown>)[budget] = {
+      updatedLibrary: library,
       singleLayerSumBytes: singleSum,
       changedPackages: [...changed.keys()].sort(),
       changedOwnLayersPlusMetadataBytes: floor,
@@ -173,7 +193,7 @@ async function main(): Promise<void> {
       strategies: perStrategy,
     };
     console.log(`\n### Budget ${budget}\n`);
-    console.log(`Sum of the ${FAMILY.length} images built as single-layer images: ${mb(singleSum)} MB. Update: ${changed.size} packages change; their own layers + new configs and manifests: ${mb(floor)} MB.\n`);
+    console.log(`Sum of the ${FAMILY.length} images built as single-layer images: ${mb(singleSum)} MB. Update: \`--update ${library}\` changes ${changed.size} packages (${[...changed.keys()].join(', ')}); their own layers + the new configs and manifests: ${mb(floor)} MB.\n`);
     console.log('| strategy | store (MB) | store ÷ single-layer sum | update pull (MB) | pull ÷ changed layers | most layers in an image |');
     console.log('|---|---|---|---|---|---|');
     for (const [name, s] of Object.entries(perStrategy) as Array<[string, { storeBytes: number; storeRatioToSingle: number; updatePullBytes: number; updateRatioToChangedLayers: number; maxLayers: number }]>) {
