@@ -37,6 +37,14 @@ function topHelp(): string {
   ].join('\n');
 }
 
+// A reader that stops early (`strata plan … | head`) closes the pipe: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const out = createOutput(json);
