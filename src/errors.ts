@@ -32,6 +32,9 @@ export const ERROR_CODES = {
   CONFLICT: 'two packages of the closure conflict',
   CACHE_ERROR: 'the cache directory is unusable',
   IO_ERROR: 'a file could not be read or written',
+  IMAGE_NOT_FOUND: 'the image reference names no image',
+  IMAGE_INVALID: 'an image layout or archive is malformed or incomplete',
+  REBUILD_FAILED: 'a rebuild in a child process failed',
   NOT_REPRODUCIBLE: 'two builds of the same inputs differ',
   INTERNAL: 'a bug in strata',
 } as const;

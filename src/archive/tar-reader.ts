@@ -9,12 +9,20 @@ export interface TarItem {
   entry: TarEntry;
   /** The content; must be consumed (or is skipped) before the next item is read. */
   body: AsyncIterable<Buffer>;
+  /**
+   * The entry's header bytes as stored: its extension headers (pax `x`/`g`, GNU `L`/`K`) with
+   * their records, then the ustar block. Byte-level comparisons (strata verify) read these.
+   */
+  header: Buffer;
+  /** The pax records that apply to the entry (global ones, then its own), values as stored. */
+  pax: Map<string, Buffer>;
 }
 
-async function readAll(reader: ByteReader, size: number, what: string): Promise<Buffer> {
+async function readAll(reader: ByteReader, size: number, what: string, headerParts: Buffer[]): Promise<Buffer> {
   const data = await reader.read(size);
   if (data.length < size) throw new StrataError('DEB_INVALID', `${what}: tar ends inside an extended header`);
   await reader.skip(padding(size));
+  headerParts.push(Buffer.from(data));
   return data;
 }
 
@@ -25,6 +33,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, what: string):
   let longLink: string | undefined;
   let pax: Map<string, Buffer> | undefined;
   let globalPax = new Map<string, Buffer>();
+  let headerParts: Buffer[] = [];
   try {
     for (;;) {
       const block = await reader.read(BLOCK);
@@ -32,6 +41,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, what: string):
       if (block.length < BLOCK) throw new StrataError('DEB_INVALID', `${what}: tar is truncated (partial header at byte ${reader.position - block.length})`);
       if (isZeroBlock(block)) return;
       if (!checksumOk(block)) throw new StrataError('DEB_INVALID', `${what}: tar header checksum mismatch at byte ${reader.position - BLOCK}`);
+      headerParts.push(Buffer.from(block));
       let raw;
       try {
         raw = decodeHeader(block);
@@ -40,16 +50,16 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, what: string):
       }
       switch (raw.typeflag) {
         case 'L':
-          longName = (await readAll(reader, raw.size, what)).toString('utf8').replace(/\0+$/, '');
+          longName = (await readAll(reader, raw.size, what, headerParts)).toString('utf8').replace(/\0+$/, '');
           continue;
         case 'K':
-          longLink = (await readAll(reader, raw.size, what)).toString('utf8').replace(/\0+$/, '');
+          longLink = (await readAll(reader, raw.size, what, headerParts)).toString('utf8').replace(/\0+$/, '');
           continue;
         case 'x':
-          pax = parsePaxRecords(await readAll(reader, raw.size, what));
+          pax = parsePaxRecords(await readAll(reader, raw.size, what, headerParts));
           continue;
         case 'g':
-          globalPax = new Map([...globalPax, ...parsePaxRecords(await readAll(reader, raw.size, what))]);
+          globalPax = new Map([...globalPax, ...parsePaxRecords(await readAll(reader, raw.size, what, headerParts))]);
           continue;
         default:
           break;
@@ -80,6 +90,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, what: string):
       longName = undefined;
       longLink = undefined;
       pax = undefined;
+      const header = Buffer.concat(headerParts);
+      headerParts = [];
       // Only regular files (and unknown types, which are skipped) carry data; links,
       // directories and device nodes have none whatever their size field says.
       const dataSize = type === 'file' || type === 'other' ? size : 0;
@@ -90,7 +102,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, what: string):
           yield chunk;
         }
       })();
-      yield { entry, body };
+      yield { entry, body, header, pax: records };
       if (consumed < entry.size) consumed += await reader.skip(entry.size - consumed);
       if (consumed < entry.size) throw new StrataError('DEB_INVALID', `${what}: tar is truncated inside ${path}`);
       const extra = dataSize - entry.size;

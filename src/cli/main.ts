@@ -14,6 +14,8 @@ const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['audit', 'List every maintainer-script action of the closure that no effect handles.', async () => (await import('./commands/audit.js')).auditCommand],
   ['fetch', 'Download every .deb of the lock into the cache, each verified against its pinned sha256.', async () => (await import('./commands/fetch.js')).fetchCommand],
   ['vendor', 'Copy every locked .deb into DIR (pool layout), usable as a source.fallbacks entry.', async () => (await import('./commands/vendor.js')).vendorCommand],
+  ['verify', 'Rebuild the image under perturbations (or check a given image) and compare every level; explain any difference.', async () => (await import('./commands/verify.js')).verifyCommand],
+  ['diff', 'Explain the differences between two images or lockfiles: packages, layers, files, config, and their causes.', async () => (await import('./commands/diff.js')).diffCommand],
 ];
 
 export async function loadCommands(): Promise<Command[]> {
@@ -77,5 +79,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// The perturbations of `strata verify`'s rebuilds that only this process can apply (clock, listings).
+if (process.env.STRATA_CLOCK_OFFSET !== undefined || process.env.STRATA_SHUFFLE_DIRENTS !== undefined) {
+  (await import('./perturb-process.js')).applyProcessPerturbations(process.env);
+}
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
