@@ -6,6 +6,7 @@
 import { parseDeb822, type Stanza } from '../debian/deb822.js';
 import type { Lockfile } from '../debian/lockfile.js';
 import { compareVersions } from '../debian/version.js';
+import { mergeUsr } from '../debian/merged-usr.js';
 
 export interface PackageRecord {
   name: string;
@@ -74,13 +75,20 @@ export function ownersOfDatabase(files: ReadonlyMap<string, string>): Map<string
       owners.set(path, sums[1]!);
       for (const line of text.split('\n')) {
         const m = /^[0-9a-f]{32}\s+(.+)$/.exec(line.trim());
-        if (m !== null) owners.set(m[1]!.replace(/^\.?\//, ''), sums[1]!);
+        if (m === null) continue;
+        // md5sums keep the .deb's paths; on a merged-/usr image lib/x lives at usr/lib/x.
+        const p = m[1]!.replace(/^\.?\//, '');
+        owners.set(p, sums[1]!);
+        owners.set(mergeUsr(p), sums[1]!);
       }
     }
     if (list !== null) {
       for (const line of text.split('\n')) {
         const p = line.trim().replace(/^\/+/, '');
-        if (p !== '' && p !== '.') owners.set(p, list[1]!);
+        if (p !== '' && p !== '.') {
+          owners.set(p, list[1]!);
+          owners.set(mergeUsr(p), list[1]!);
+        }
       }
     }
   }

@@ -32,7 +32,7 @@ function printDiff(out: Output, d: ImageDiff, limit: number): void {
   out.line(`A: ${d.a.label}  ${d.a.digest}`);
   out.line(`B: ${d.b.label}  ${d.b.digest}`);
   if (d.identical) {
-    out.line(out.green('identical'));
+    out.line(out.green(d.a.kind === d.b.kind ? 'identical' : 'the image holds exactly the lockfile\'s packages'));
     return;
   }
   for (const p of d.platforms) {
