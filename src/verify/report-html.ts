@@ -48,10 +48,11 @@ function levelTables(cmp: ImageComparison): string {
   for (const [level, title] of LEVELS) {
     const rows = cmp.levels.filter((r) => r.level === level);
     if (rows.length === 0) continue;
-    out.push(`<h3>${title}</h3><table><tr><th>${level === 'diffid' || level === 'blob' ? 'layer' : 'document'}</th><th>platform</th><th>${escapeHtml(cmp.a.label)}</th><th>${escapeHtml(cmp.b.label)}</th><th>result</th></tr>`);
+    const platforms = rows.some((r) => r.platform !== undefined);
+    out.push(`<h3>${title}</h3><table><tr><th>${level === 'diffid' || level === 'blob' ? 'layer' : 'document'}</th>${platforms ? '<th>platform</th>' : ''}<th>${escapeHtml(cmp.a.label)}</th><th>${escapeHtml(cmp.b.label)}</th><th>result</th></tr>`);
     for (const r of rows) {
       const s = state(r);
-      out.push(`<tr class="${s.cls}"><td>${escapeHtml(r.name)}</td><td>${escapeHtml(r.platform ?? '')}</td><td class="mono">${escapeHtml(r.a ?? '—')}</td><td class="mono">${escapeHtml(r.b ?? '—')}</td><td class="state">${s.text}${r.note ? `<br><span class="note">${escapeHtml(r.note)}</span>` : ''}</td></tr>`);
+      out.push(`<tr class="${s.cls}"><td>${escapeHtml(r.name)}</td>${platforms ? `<td>${escapeHtml(r.platform ?? '')}</td>` : ''}<td class="mono">${escapeHtml(r.a ?? '—')}</td><td class="mono">${escapeHtml(r.b ?? '—')}</td><td class="state">${s.text}${r.note ? `<br><span class="note">${escapeHtml(r.note)}</span>` : ''}</td></tr>`);
     }
     out.push('</table>');
   }
@@ -99,7 +100,9 @@ export function verifyReportHtml(r: VerifyReport, generatedAt?: number): string 
   if (r.differences.length > 0) body.push('<h2>Differences, explained</h2>', differencesTable(r.differences));
   const comparisons: Array<[string, ImageComparison]> = [];
   for (const b of r.rebuilds) if (b.comparison) comparisons.push([`control vs ${b.name}`, b.comparison]);
-  if (r.against) comparisons.push([`control rebuild vs ${r.against.label}`, r.against.comparison]);
+  if (r.against) comparisons.push([`the rebuild vs ${r.against.label}`, r.against.comparison]);
+  // The comparisons that differ first: they are what the reader came for.
+  comparisons.sort(([, x], [, y]) => Number(x.identical) - Number(y.identical));
   for (const [title, cmp] of comparisons) body.push(`<h2>${escapeHtml(title)}: ${cmp.identical ? 'identical' : 'differs'}</h2>`, levelTables(cmp));
   return page(`strata verify: ${r.spec.replace(/^.*\//, '')}`, body.join('\n'));
 }

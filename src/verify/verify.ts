@@ -244,6 +244,9 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       }
       opts.onProgress?.({ phase: 'compare', name: r.report.name });
       const cmp = await compareImages(control.image!, r.image);
+      // The layouts live in a work directory that is removed: name the builds instead.
+      cmp.a.label = 'control';
+      cmp.b.label = r.report.name;
       r.report.identical = cmp.identical;
       r.report.comparison = cmp;
     };
@@ -271,6 +274,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       opened.push(given);
       opts.onProgress?.({ phase: 'compare', name: given.label });
       const cmp = await compareImages(control.image, given);
+      cmp.a.label = 'rebuild (control)';
       against = { ref: opts.against, label: given.label, digest: given.digest, identical: cmp.identical, comparison: cmp };
     }
 

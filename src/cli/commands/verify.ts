@@ -104,7 +104,7 @@ export const verifyCommand: Command = {
   options: [
     { name: 'against', type: 'string', value: 'IMAGE', description: 'check this image (OCI layout dir, oci-archive, docker-archive; PATH:TAG) against a fresh rebuild' },
     { name: 'spec', type: 'string', value: 'SPEC', description: 'when TARGET is an image: the spec to rebuild it from' },
-    { name: 'vary', type: 'string', multiple: true, value: 'LIST', description: 'perturbations, comma-separated (default: all; "-time" leaves one out)' },
+    { name: 'vary', type: 'string', multiple: true, value: 'LIST', description: 'perturbations, comma-separated (default: all; --vary=-time,-cache leaves those out)' },
     { name: 'arch', type: 'string', multiple: true, value: 'ARCH', description: 'only these architectures of the lock (repeatable)' },
     { name: 'html', type: 'string', value: 'FILE', description: 'write a one-page HTML report' },
     { name: 'keep', type: 'boolean', description: 'keep the rebuilt layouts and their caches (the report names the directory)' },
