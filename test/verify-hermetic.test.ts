@@ -65,7 +65,7 @@ describe('rebuilds under perturbations', () => {
       assert.equal(b.digest, report.digest, `${b.name} built another digest`);
       assert.equal(b.identical, true);
       const levels = new Set(b.comparison!.levels.map((l) => l.level));
-      assert.deepEqual([...levels].sort(), ['blob', 'config', 'diffid', 'manifest']);
+      assert.deepEqual([...levels].sort(), ['blob', 'config', 'diffid', 'index', 'manifest']);
       assert.ok(b.comparison!.levels.every((l) => l.same === true));
     }
     const layout = await readLayout(base);

@@ -66,6 +66,8 @@ export interface OpenedImage {
   platforms: PlatformImage[];
   /** The image's identity: the root digest, or the config digest for a docker-archive. */
   digest: string;
+  /** The layout's own index.json as stored (OCI layouts and oci-archives). */
+  layoutIndex?: Buffer;
   close(): Promise<void>;
 }
 

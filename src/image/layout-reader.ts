@@ -73,15 +73,15 @@ async function openLayoutDir(dir: string, tag: string | undefined): Promise<Open
         }
       })(),
   };
-  return readOciImage(label, 'oci-layout', root, blobs, async () => undefined);
+  return { ...(await readOciImage(label, 'oci-layout', root, blobs, async () => undefined)), layoutIndex: indexBytes };
 }
 
 async function openOciArchive(archive: ArchiveFile, tag: string | undefined): Promise<OpenedImage> {
   const label = `oci-archive ${archive.path}${tag ? ` (tag ${tag})` : ''}`;
-  const index = (await readJsonDocument<ImageIndex>(label, 'index.json', 'index.json', () => archive.read('index.json'))).value;
-  const root = selectRoot(label, index, tag);
+  const indexDoc = await readJsonDocument<ImageIndex>(label, 'index.json', 'index.json', () => archive.read('index.json'));
+  const root = selectRoot(label, indexDoc.value, tag);
   const blobs: BlobReader = { read: (d) => archive.read(blobKey(d)), open: (d) => archive.stream(blobKey(d)) };
-  return readOciImage(label, 'oci-archive', root, blobs, () => archive.close());
+  return { ...(await readOciImage(label, 'oci-archive', root, blobs, () => archive.close())), layoutIndex: indexDoc.bytes };
 }
 
 interface DockerManifestEntry {

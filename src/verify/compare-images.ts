@@ -140,6 +140,12 @@ function integrity(level: 'index' | 'manifest' | 'config' | 'blob', where: strin
 export interface CompareOptions {
   /** Explain differing layers entry by entry (default true). */
   explain?: boolean;
+  /**
+   * Both images were written by strata (verify's rebuilds): their layouts' index.json must be
+   * the same bytes too. Otherwise only the descriptor it points to is compared (another tool's
+   * index.json carries its own annotations).
+   */
+  sameWriter?: boolean;
 }
 
 async function comparePlatform(pa: PlatformImage, pb: PlatformImage, multi: boolean, result: ImageComparison, opts: CompareOptions): Promise<void> {
@@ -204,9 +210,25 @@ async function comparePlatform(pa: PlatformImage, pb: PlatformImage, multi: bool
 export async function compareImages(a: OpenedImage, b: OpenedImage, opts: CompareOptions = {}): Promise<ImageComparison> {
   const result: ImageComparison = { a: { label: a.label, digest: a.digest }, b: { label: b.label, digest: b.digest }, identical: false, levels: [], differences: [], layers: [] };
   const multi = a.platforms.length > 1 || b.platforms.length > 1;
+  // The layout's index.json: the descriptor of the image it names (and, for two layouts strata
+  // wrote, every byte of it).
+  if (a.root !== undefined && b.root !== undefined) {
+    const rootSame = a.root.digest === b.root.digest && a.root.size === b.root.size && a.root.mediaType === b.root.mediaType;
+    const row: LevelRow = { level: 'index', name: 'index.json', a: a.root.digest, b: b.root.digest, same: rootSame };
+    if (opts.sameWriter && a.layoutIndex !== undefined && b.layoutIndex !== undefined) {
+      row.same = rootSame && a.layoutIndex.equals(b.layoutIndex);
+      if (rootSame && !a.layoutIndex.equals(b.layoutIndex)) {
+        row.note = 'the same image, but index.json is written differently';
+        result.differences.push(...jsonDifferences('index', { digest: 'index.json', actualDigest: '', bytes: a.layoutIndex, value: {} }, { digest: 'index.json', actualDigest: '', bytes: b.layoutIndex, value: {} }, () => ({ cause: 'metadata' }), undefined).map((d) => ({ ...d, where: 'index.json' })));
+      }
+    } else row.note = 'the descriptor index.json points to';
+    result.levels.push(row);
+  } else {
+    result.levels.push({ level: 'index', name: 'index.json', ...(a.root ? { a: a.root.digest } : {}), ...(b.root ? { b: b.root.digest } : {}), same: null, note: 'a docker-archive has no index.json' });
+  }
   if (a.index !== undefined || b.index !== undefined) {
     const same = a.index !== undefined && b.index !== undefined ? a.index.actualDigest === b.index.actualDigest : null;
-    result.levels.push({ level: 'index', name: 'index', ...(a.index ? { a: a.index.actualDigest } : {}), ...(b.index ? { b: b.index.actualDigest } : {}), same });
+    result.levels.push({ level: 'index', name: 'image index', ...(a.index ? { a: a.index.actualDigest } : {}), ...(b.index ? { b: b.index.actualDigest } : {}), same });
     if (a.index !== undefined && b.index !== undefined) result.differences.push(...jsonDifferences('index', a.index, b.index, classifyIndex, undefined));
     for (const [side, img] of [['a', a], ['b', b]] as const) {
       if (img.index !== undefined && img.index.actualDigest !== img.index.digest) result.differences.push(integrity('index', 'index', side, img.index.digest, img.index.actualDigest));

@@ -2,7 +2,7 @@
 // directory entries, from the reproducible-builds project) for the shuffle perturbation,
 // and unmounting it. Unavailable tools or a refused mount are not errors: the caller falls
 // back to strata's own readdir shuffle and says so in the report.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { onPath } from './rebuild.js';
 
@@ -32,9 +32,18 @@ export async function mountShuffled(source: string, mountpoint: string): Promise
     await rmdir(mountpoint).catch(() => undefined);
     return { unavailable: `disorderfs could not mount (${r.stderr.trim().split('\n')[0] || `exit ${r.code}`})` };
   }
+  // Interrupted (Ctrl-C, a CI timeout): unmount before going, or the mount outlives strata.
+  const onSignal = (signal: NodeJS.Signals) => {
+    spawnSync(fusermount, ['-u', '-z', mountpoint], { stdio: 'ignore' });
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return {
     path: mountpoint,
     async unmount() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       // A mount still busy for a moment after its last reader exits: retry briefly.
       for (let i = 0; i < 20; i++) {
         const u = await run(fusermount, ['-u', mountpoint]);

@@ -243,7 +243,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
         return;
       }
       opts.onProgress?.({ phase: 'compare', name: r.report.name });
-      const cmp = await compareImages(control.image!, r.image);
+      const cmp = await compareImages(control.image!, r.image, { sameWriter: true });
       // The layouts live in a work directory that is removed: name the builds instead.
       cmp.a.label = 'control';
       cmp.b.label = r.report.name;
