@@ -165,4 +165,31 @@ describe('the same image, stored or written differently', () => {
     assert.ok(layerDiffs.length >= 1 && layerDiffs.every((x) => x.cause === 'compressor'), JSON.stringify(layerDiffs, null, 1));
     assert.match(layerDiffs[0]!.explanation, /same DiffID/);
   });
+
+  test('a layer in another order: no file differs, the layer explains it as ordering', async () => {
+    const dir = join(f.work, 'a-reversed.oci');
+    await cp(imageA, dir, { recursive: true });
+    await doctorLayout(dir, { layer: { index: 0, transform: (items) => [...items].reverse() } });
+    const d = await diffJson(imageA, dir);
+    assert.deepEqual(d.platforms[0]!.files, { added: [], removed: [], changed: [] });
+    assert.equal(d.platforms[0]!.layers!.changed.length, 1);
+    const layer = d.differences.filter((x) => x.level === 'layer');
+    assert.deepEqual(layer.map((x) => [x.cause, x.field]), [['ordering', 'entry order']]);
+  });
+
+  test('another build epoch: generated files and created move together, attributed to the epoch', async () => {
+    const dir = join(f.work, 'a-epoch.oci');
+    await cliOk(['build', specA, '-o', dir, '--cache-dir', f.cache], { SOURCE_DATE_EPOCH: '1700000000' });
+    const d = await diffJson(imageA, dir);
+    const created = d.differences.find((x) => x.level === 'config' && x.field === 'created')!;
+    assert.deepEqual([created.cause, created.b], ['timestamp', '2023-11-14T22:13:20Z']);
+    const files = d.platforms[0]!.files!;
+    assert.ok(files.changed.length > 0);
+    for (const c of files.changed) {
+      assert.deepEqual(c.fields!.map((x) => x.field), ['mtime'], c.path);
+      assert.equal(c.cause, 'timestamp', c.path);
+      assert.match(c.attribution ?? '', /^the build epoch/, c.path);
+    }
+    assert.deepEqual(d.platforms[0]!.packages, []);
+  });
 });

@@ -139,7 +139,13 @@ function toRecord(f: TreeFile): EntryRecord {
   return { ...f, header: Buffer.alloc(0) };
 }
 
+function epochOf(p: PlatformImage): number | undefined {
+  const t = Date.parse(p.config.value.created ?? '');
+  return Number.isNaN(t) ? undefined : Math.floor(t / 1000);
+}
+
 function diffFiles(ta: FileTree, tb: FileTree, changes: PackageChange[], pa: PlatformImage, pb: PlatformImage): NonNullable<PlatformDiff['files']> {
+  const [epochA, epochB] = [epochOf(pa), epochOf(pb)];
   const ownersA = ownersOfDatabase(ta.database);
   const ownersB = ownersOfDatabase(tb.database);
   const changedPkgs = new Map(changes.map((c) => [c.name, c]));
@@ -150,6 +156,11 @@ function diffFiles(ta: FileTree, tb: FileTree, changes: PackageChange[], pa: Pla
   };
   const generated = (p: PlatformImage, index: number): boolean => /strata: (effects|base layout)/.test((p.config.value.history ?? []).filter((h) => h.empty_layer !== true)[index]?.created_by ?? '');
   const explain = (path: string, fa: TreeFile | undefined, fb: TreeFile | undefined, fallback: Cause): Pick<FileChange, 'cause' | 'package' | 'attribution'> => {
+    // Generated entries carry the build's epoch: when both sides carry their image's own
+    // (the config's created), the epoch is what moved.
+    if (fa !== undefined && fb !== undefined && epochA !== epochB && fa.mtime === epochA && fb.mtime === epochB && fallback === 'timestamp') {
+      return { cause: 'timestamp', attribution: 'the build epoch (the spec\'s epoch:, else SOURCE_DATE_EPOCH, else the lockfile\'s epoch): the images were built with different ones' };
+    }
     if (fa?.type === 'directory' && fb?.type === 'directory') {
       // Directories are shared by many packages; the layer that writes them last decides.
       const na = layerName(pa, pa.layers[fa.layer]!);
@@ -318,11 +329,16 @@ export async function diffImages(a: DiffSide, b: DiffSide, opts: DiffOptions = {
           else if (actual !== undefined && actual !== claimed) diffs.push({ level: 'blob', ...(pl ? { platform: pl } : {}), where: layerName(p, l), field: 'digest', a: `named ${shortDigest(claimed)}`, b: `bytes are ${shortDigest(actual)}`, cause: 'integrity', explanation: `the ${side} image's layer does not match the digest that names it (tampering or corruption)` });
         }
       }
-      // Layers whose tar is the same but whose blob is not: the compressor (or its header).
+      // Changed layers, stream against stream: a tar that is the same but compressed otherwise
+      // (the compressor, or its header), and what the merged file system cannot show —
+      // entries in another order, header encodings, padding.
       for (const { a: la, b: lb } of pd.layers.changed) {
-        if (la.diffId !== lb.diffId || la.digest === undefined || lb.digest === undefined) continue;
-        const [sa, sb] = [await scans.get(la.digest)!, await scans.get(lb.digest)!];
-        diffs.push(...layerDifferences(compareLayerScans(sa, sb), { where: lb.name, ...(pl ? { platform: pl } : {}) }));
+        const sa = await scans.get(la.digest ?? la.diffId);
+        const sb = await scans.get(lb.digest ?? lb.diffId);
+        if (sa === undefined || sb === undefined) continue;
+        const found = layerDifferences(compareLayerScans(sa, sb), { where: lb.name, ...(pl ? { platform: pl } : {}) });
+        if (la.diffId === lb.diffId) diffs.push(...found);
+        else diffs.push(...found.filter((x) => x.cause === 'ordering' || x.field?.startsWith('tar header encoding') || x.field === 'tar padding'));
       }
       // Layer descriptors shift when the plan changes: the layers section says it, not the manifest.
       const manifestOnly = (c: Parameters<typeof classifyManifest>[0]) => (c.path.startsWith('layers[') ? undefined : classifyManifest(c));
