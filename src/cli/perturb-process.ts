@@ -36,16 +36,14 @@ function overrideClock(offsetSeconds: number): void {
   const offset = offsetSeconds * 1000;
   const RealDate = Date;
   const realNow = Date.now.bind(Date);
-  class ShiftedDate extends RealDate {
-    constructor(...args: unknown[]) {
-      if (args.length === 0) super(realNow() + offset);
-      else super(...(args as [string | number | Date]));
-    }
-    static override now(): number {
-      return realNow() + offset;
-    }
+  // A constructor function rather than a class: `Date()` without `new` must still work.
+  function ShiftedDate(this: unknown, ...args: unknown[]): Date | string {
+    if (new.target === undefined) return new RealDate(realNow() + offset).toString();
+    return args.length === 0 ? new RealDate(realNow() + offset) : new (RealDate as unknown as new (...a: unknown[]) => Date)(...args);
   }
-  globalThis.Date = ShiftedDate as DateConstructor;
+  ShiftedDate.prototype = RealDate.prototype;
+  Object.assign(ShiftedDate, { now: () => realNow() + offset, parse: RealDate.parse, UTC: RealDate.UTC });
+  globalThis.Date = ShiftedDate as unknown as DateConstructor;
 }
 
 function shuffleListings(seed: number): void {

@@ -3,7 +3,7 @@
 // Every digest is of the bytes actually read (a blob that does not match its name is an
 // integrity difference, never trusted); a level that differs is explained — JSON documents
 // field by field, layers entry by entry (compare-layer.ts).
-import type { ImageConfig, ImageManifest } from '../image/oci.js';
+import type { ImageConfig } from '../image/oci.js';
 import { ANNOTATION } from '../image/oci.js';
 import type { ImageLayer, JsonDocument, OpenedImage, PlatformImage } from '../image/image-reader.js';
 import { compareJson, showJson, type JsonChange, type JsonValue } from './compare-json.js';
@@ -247,9 +247,4 @@ export async function compareImages(a: OpenedImage, b: OpenedImage, opts: Compar
   }
   result.identical = result.differences.length === 0 && result.levels.every((l) => l.same !== false);
   return result;
-}
-
-/** The manifests' strata annotations, for attributing differences to inputs. */
-export function strataAnnotations(m: ImageManifest | undefined): Record<string, string> {
-  return m?.annotations ?? {};
 }
