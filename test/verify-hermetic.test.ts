@@ -12,7 +12,7 @@ import { opendirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, REPO_ROOT } from './helpers/cli.js';
-import { doctorLayout, layerOf, readLayerItems, readLayout, reversedKeysJson, type TarItem } from './helpers/doctor-image.js';
+import { doctorLayout, layerOf, readLayout, reversedKeysJson, type TarItem } from './helpers/doctor-image.js';
 import { cliOk, lockedSpec, startFixture, type FixtureSpecs } from './helpers/fixture-spec.js';
 import type { VerifyReport } from '../src/verify/verify.js';
 import type { Difference } from '../src/verify/difference.js';
