@@ -40,7 +40,7 @@ import { configureSources } from './sources.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
 
 /** Bump when a layer's bytes would change for the same inputs: the layer cache key includes it. */
-export const LAYER_FORMAT = 1;
+export const LAYER_FORMAT = 2; // 2: status.d md5sums of merged-/usr files; Replaces inside one layer
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
