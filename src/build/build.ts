@@ -120,7 +120,19 @@ function viewOf(f: PackageFacts): PackageView {
   };
 }
 
-function generatedItems(entries: GeneratedEntry[], mtime: number): LayerItem[] {
+interface DirectoryMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The entries of a generated layer, sorted, with their parents. A parent the layer does not
+ * declare takes the metadata the image already gives that directory (`existing`: the base
+ * layout's /tmp and /root, a package's own directories), else 0755 root: a later layer's
+ * directory entry replaces the earlier one's mode and owner when the image is unpacked.
+ */
+function generatedItems(entries: GeneratedEntry[], mtime: number, existing: Map<string, DirectoryMeta> = new Map()): LayerItem[] {
   const items = new Map<string, LayerItem>();
   for (const e of entries) {
     const item: LayerItem = { entry: { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.content?.length ?? 0, mtime } };
@@ -136,7 +148,9 @@ function generatedItems(entries: GeneratedEntry[], mtime: number): LayerItem[] {
   }
   for (const path of [...items.keys()]) {
     for (const parent of parentDirs(path)) {
-      if (!items.has(parent)) items.set(parent, { entry: { path: parent, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime } });
+      if (items.has(parent)) continue;
+      const m = existing.get(parent);
+      items.set(parent, { entry: { path: parent, type: 'directory', mode: m?.mode ?? 0o755, uid: m?.uid ?? 0, gid: m?.gid ?? 0, size: 0, mtime } });
     }
   }
   return [...items.values()].sort((a, b) => comparePathBytes(a.entry.path, b.entry.path));
@@ -334,7 +348,20 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
             throw new StrataError('SPEC_INVALID', `paths: /${e.path} is a ${e.type} in the spec but ${existing.package} ships it as a ${existing.type}`);
           }
         }
-        const effects = await writeLayer(generatedItems(effectEntries, epoch), opts.cache, getPool());
+        // Directories as the layers below leave them: the base layout, then each package's own
+        // (the first package in closure order, as for `paths`), with its stat overrides.
+        const directories = new Map<string, DirectoryMeta>();
+        for (const e of baseLayout(arch)) if (e.type === 'directory') directories.set(e.path, e);
+        const packageDirs = new Set<string>();
+        for (const f of ordered) {
+          for (const p of kept.get(f.name)!) {
+            if (p.type !== 'directory' || packageDirs.has(p.path)) continue;
+            packageDirs.add(p.path);
+            const o = overrides.get(f.name)!.get(p.path);
+            directories.set(p.path, { mode: o?.mode ?? p.mode, uid: o?.uid ?? p.uid, gid: o?.gid ?? p.gid });
+          }
+        }
+        const effects = await writeLayer(generatedItems(effectEntries, epoch, directories), opts.cache, getPool());
 
         // Every file must belong to a declared account.
         const uids = new Set(accounts.users.map((u) => u.uid));

@@ -7,8 +7,9 @@
 // use gzip-only packages).
 //
 // Hostile and broken packages for the bad-input tests: `rawData` writes data.tar entries
-// exactly as given (any path string, device nodes: no normalisation, no parents added), and
-// `mangleData` changes the uncompressed data.tar (e.g. truncates it) before compression.
+// exactly as given (any path string, device nodes: no normalisation, no parents added),
+// `mangleData` changes the uncompressed data.tar (e.g. truncates it) before compression and
+// `mangleCompressedData` the compressed member.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gzip } from 'pako';
@@ -79,6 +80,8 @@ export interface FixturePackage {
   rawData?: Array<{ entry: TarEntry; content?: Buffer }>;
   /** Changes the uncompressed data.tar before compression (broken packages). */
   mangleData?: (tar: Buffer) => Buffer;
+  /** Changes the compressed data.tar member (broken packages). */
+  mangleCompressedData?: (member: Buffer) => Buffer;
 }
 
 export const FIXTURE_MTIME = 1640995200; // 2022-01-01T00:00:00Z
@@ -190,6 +193,7 @@ export async function makeDeb(p: FixturePackage): Promise<BuiltDeb> {
   }
   const controlTar = gzip9(await tarToBuffer(controlEntries));
   const dataTar = compress(data, p.compression);
+  if (p.mangleCompressedData !== undefined) dataTar.bytes = p.mangleCompressedData(dataTar.bytes);
   const deb = writeAr([
     { name: 'debian-binary', data: Buffer.from('2.0\n') },
     { name: 'control.tar.gz', data: controlTar },
