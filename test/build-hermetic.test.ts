@@ -48,7 +48,7 @@ import { FIXTURE_MTIME } from './helpers/make-deb.js';
  * it), or of the golden fixture packages. Never update it to make a failure go away without
  * knowing which of those it is.
  */
-const GOLDEN_DIGEST = 'sha256:1d72347491a20491f64aa40022997002cb9f5bda79c7f4853d18ce39e9640c61';
+const GOLDEN_DIGEST = 'sha256:5392cd16b3ada99300249575ba47c57ed64e074370bdce1a115da87dd337cf06';
 
 /** Deterministic system IDs: 100 + fnv1a32(name) mod 900 (src/effects/accounts.ts). */
 const FIXAPP_ID = 987;
@@ -75,6 +75,8 @@ paths:
   - {path: /usr/local/bin/app, type: symlink, target: /usr/bin/fixapp}
   - {path: /var/lib/fixfiles/state, type: file, content: "", gid: 42, mode: "0660"}
   - {path: /root/.profile, type: file, content: "umask 027\\n", mode: "0600"}
+  - {path: /bin/app-tool, type: symlink, target: /usr/bin/fixapp}
+  - {path: /var/run/fixapp, type: directory, uid: 1000, gid: 1000}
 annotations: {org.opencontainers.image.title: strata fixture}
 `;
 }
@@ -451,8 +453,11 @@ describe('the image', () => {
     assert.equal(await readlink(join(root, 'etc/alternatives/fixed')), '/usr/bin/fixed.a');
     assert.equal(existsSync(join(root, 'etc/alternatives/fixed.1.gz')), false);
 
-    // Merged /usr.
+    // Merged /usr, for packages and for the spec's paths (which must not turn /bin or /var/run into directories).
     assert.equal(await readlink(join(root, 'bin')), 'usr/bin');
+    assert.equal(await readlink(join(root, 'var/run')), '/run');
+    assert.equal(await readlink(join(root, 'usr/bin/app-tool')), '/usr/bin/fixapp');
+    assert.ok((await lstat(join(root, 'run/fixapp'))).isDirectory());
     assert.equal(await readlink(join(root, 'sbin')), 'usr/sbin');
     assert.equal(await readlink(join(root, 'lib')), 'usr/lib');
     assert.equal(await readlink(join(root, 'lib64')), 'usr/lib64');
@@ -779,6 +784,11 @@ describe('bad input: a clear error, and no output left behind', () => {
       await writeFile(spec, `${servedSource()}packages: [fixapp]\npaths:\n  - {path: "${bad}", type: directory}\n`);
       await refused(spec, 'SPEC_INVALID', new RegExp(`outside-${n}\\.yaml:7: paths\\[0\\]\\.path: ${why.source}`));
     }
+  });
+
+  test('a path below a package\'s symlink in paths: SPEC_INVALID naming the link and its package', async () => {
+    const spec = await lockedSpec('below-link', `${servedSource()}packages: [fixmerged]\npaths:\n  - {path: /lib/x86_64-linux-gnu/libfixmerged.so/x, type: file}\n`);
+    await refused(spec, 'SPEC_INVALID', /paths: \/usr\/lib\/x86_64-linux-gnu\/libfixmerged\.so\/x is below \/usr\/lib\/x86_64-linux-gnu\/libfixmerged\.so, and fixmerged ships it as a symlink/);
   });
 
   test('a file owned by an ID no account declares: SPEC_INVALID naming the file and package', async () => {

@@ -16,11 +16,11 @@ import { selectDeflateImpl } from '../archive/gzip-self-test.js';
 import type { CacheDir } from '../cache/cache-dir.js';
 import type { NetworkOptions } from '../debian/download.js';
 import { lockfileDigest, type LockedPackage, type Lockfile } from '../debian/lockfile.js';
-import { comparePathBytes, parentDirs } from '../debian/merged-usr.js';
+import { comparePathBytes, mergeUsr, parentDirs } from '../debian/merged-usr.js';
 import { buildAccounts, type AccountOrigin } from '../effects/accounts.js';
 import { alternatives } from '../effects/alternatives.js';
 import { auditScripts, type AuditFinding } from '../effects/audit.js';
-import { baseLayout } from '../effects/base-layout.js';
+import { baseLayout, redirectBasePath } from '../effects/base-layout.js';
 import { caCertificates } from '../effects/ca-certificates.js';
 import { fileOverrides, type FileOverride } from '../effects/file-overrides.js';
 import { nsswitch } from '../effects/nsswitch.js';
@@ -156,11 +156,17 @@ function generatedItems(entries: GeneratedEntry[], mtime: number, existing: Map<
   return [...items.values()].sort((a, b) => comparePathBytes(a.entry.path, b.entry.path));
 }
 
+/**
+ * The spec's paths as image entries, canonical like package paths: merged /usr (/bin/x is
+ * usr/bin/x) and the base layout's redirects (/var/run/x is run/x), so that a spec path never
+ * turns a base-layout symlink such as /bin into a directory.
+ */
 function specPathEntries(spec: Spec): GeneratedEntry[] {
   return spec.paths.map((p) => {
-    if (p.type === 'directory') return { path: p.path.slice(1), type: 'directory', mode: p.mode, uid: p.uid, gid: p.gid };
-    if (p.type === 'symlink') return { path: p.path.slice(1), type: 'symlink', mode: 0o777, uid: p.uid, gid: p.gid, linkname: p.target! };
-    return { path: p.path.slice(1), type: 'file', mode: p.mode, uid: p.uid, gid: p.gid, content: Buffer.from(p.content ?? '') };
+    const path = redirectBasePath(mergeUsr(p.path.slice(1)));
+    if (p.type === 'directory') return { path, type: 'directory', mode: p.mode, uid: p.uid, gid: p.gid };
+    if (p.type === 'symlink') return { path, type: 'symlink', mode: 0o777, uid: p.uid, gid: p.gid, linkname: p.target! };
+    return { path, type: 'file', mode: p.mode, uid: p.uid, gid: p.gid, content: Buffer.from(p.content ?? '') };
   });
 }
 
@@ -341,11 +347,25 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const base = await writeLayer(generatedItems(baseLayout(arch), epoch), opts.cache, getPool());
         const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx)];
         for (const r of effectResults) warnings.push(...r.warnings);
-        const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specPathEntries(spec)];
-        for (const e of specPathEntries(spec)) {
+        const specEntries = specPathEntries(spec);
+        const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specEntries];
+        const generated = new Map(effectEntries.map((e) => [e.path, e]));
+        for (const e of specEntries) {
           const existing = paths.get(e.path);
           if (existing !== undefined && existing.type !== e.type && !(existing.type === 'directory' && e.type === 'directory')) {
             throw new StrataError('SPEC_INVALID', `paths: /${e.path} is a ${e.type} in the spec but ${existing.package} ships it as a ${existing.type}`);
+          }
+          // Below a symlink or a file, the layer would replace it with a directory.
+          for (const parent of parentDirs(e.path)) {
+            const shipped = paths.get(parent);
+            const made = generated.get(parent);
+            const what = shipped !== undefined && shipped.type !== 'directory' ? `${shipped.package} ships it as a ${shipped.type}` : made !== undefined && made.type !== 'directory' ? `the image makes it a ${made.type}` : undefined;
+            if (what !== undefined) {
+              throw new StrataError('SPEC_INVALID', `paths: /${e.path} is below /${parent}, and ${what}`, {
+                detail: { path: `/${e.path}`, parent: `/${parent}` },
+                hint: 'declare the path where the link points, or somewhere else',
+              });
+            }
           }
         }
         // Directories as the layers below leave them: the base layout, then each package's own
