@@ -71,7 +71,9 @@ export const UPDATES_PACKAGES: FixturePackage[] = [
 // (base-passwd, libc-bin, ca-certificates, tzdata, alternatives, stat overrides, file
 // capabilities, system users) and like the tricky files real packages ship (merged /usr,
 // hard links, setuid, long and non-ASCII paths, documentation, device nodes, future mtimes).
-// All gzip-compressed, so the archive's bytes depend on nothing of the host.
+// All gzip-compressed, so the archive's bytes depend on nothing of the host. The golden image
+// is built from these (and fixapp, libfix6, fix-data above): changing one of them moves
+// GOLDEN_DIGEST in test/build-hermetic.test.ts, so add a package rather than edit one.
 
 export const PASSWD_MASTER = [
   'root:*:0:0:root:/root:/bin/bash',
