@@ -17,11 +17,11 @@ import type { DeflateImpl } from '../archive/gzip-chunked.js';
 import type { CacheDir } from '../cache/cache-dir.js';
 import type { NetworkOptions } from '../debian/download.js';
 import { lockfileDigest, type LockedPackage, type Lockfile } from '../debian/lockfile.js';
-import { comparePathBytes, parentDirs } from '../debian/merged-usr.js';
+import { comparePathBytes, mergeUsr, parentDirs } from '../debian/merged-usr.js';
 import { buildAccounts, type AccountOrigin } from '../effects/accounts.js';
 import { alternatives } from '../effects/alternatives.js';
 import { auditScripts, type AuditFinding } from '../effects/audit.js';
-import { baseLayout } from '../effects/base-layout.js';
+import { baseLayout, redirectBasePath } from '../effects/base-layout.js';
 import { caCertificates } from '../effects/ca-certificates.js';
 import { fileOverrides, type FileOverride } from '../effects/file-overrides.js';
 import { nsswitch } from '../effects/nsswitch.js';
@@ -41,7 +41,7 @@ import { configureSources } from './sources.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
 
 /** Bump when a layer's bytes would change for the same inputs: the layer cache key includes it. */
-export const LAYER_FORMAT = 1;
+export const LAYER_FORMAT = 2; // 2: status.d md5sums of merged-/usr files; Replaces inside one layer
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -134,7 +134,19 @@ function viewOf(f: PackageFacts, kept: PathFact[]): PackageView {
   };
 }
 
-function generatedItems(entries: GeneratedEntry[], mtime: number): LayerItem[] {
+interface DirectoryMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The entries of a generated layer, sorted, with their parents. A parent the layer does not
+ * declare takes the metadata the image already gives that directory (`existing`: the base
+ * layout's /tmp and /root, a package's own directories), else 0755 root: a later layer's
+ * directory entry replaces the earlier one's mode and owner when the image is unpacked.
+ */
+function generatedItems(entries: GeneratedEntry[], mtime: number, existing: Map<string, DirectoryMeta> = new Map()): LayerItem[] {
   const items = new Map<string, LayerItem>();
   for (const e of entries) {
     const item: LayerItem = { entry: { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.content?.length ?? 0, mtime } };
@@ -150,17 +162,25 @@ function generatedItems(entries: GeneratedEntry[], mtime: number): LayerItem[] {
   }
   for (const path of [...items.keys()]) {
     for (const parent of parentDirs(path)) {
-      if (!items.has(parent)) items.set(parent, { entry: { path: parent, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime } });
+      if (items.has(parent)) continue;
+      const m = existing.get(parent);
+      items.set(parent, { entry: { path: parent, type: 'directory', mode: m?.mode ?? 0o755, uid: m?.uid ?? 0, gid: m?.gid ?? 0, size: 0, mtime } });
     }
   }
   return [...items.values()].sort((a, b) => comparePathBytes(a.entry.path, b.entry.path));
 }
 
+/**
+ * The spec's paths as image entries, canonical like package paths: merged /usr (/bin/x is
+ * usr/bin/x) and the base layout's redirects (/var/run/x is run/x), so that a spec path never
+ * turns a base-layout symlink such as /bin into a directory.
+ */
 function specPathEntries(spec: Spec): GeneratedEntry[] {
   return spec.paths.map((p) => {
-    if (p.type === 'directory') return { path: p.path.slice(1), type: 'directory', mode: p.mode, uid: p.uid, gid: p.gid };
-    if (p.type === 'symlink') return { path: p.path.slice(1), type: 'symlink', mode: 0o777, uid: p.uid, gid: p.gid, linkname: p.target! };
-    return { path: p.path.slice(1), type: 'file', mode: p.mode, uid: p.uid, gid: p.gid, content: Buffer.from(p.content ?? '') };
+    const path = redirectBasePath(mergeUsr(p.path.slice(1)));
+    if (p.type === 'directory') return { path, type: 'directory', mode: p.mode, uid: p.uid, gid: p.gid };
+    if (p.type === 'symlink') return { path, type: 'symlink', mode: 0o777, uid: p.uid, gid: p.gid, linkname: p.target! };
+    return { path, type: 'file', mode: p.mode, uid: p.uid, gid: p.gid, content: Buffer.from(p.content ?? '') };
   });
 }
 
@@ -346,14 +366,41 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const base = await writeLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline);
         const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx)];
         for (const r of effectResults) warnings.push(...r.warnings);
-        const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specPathEntries(spec)];
-        for (const e of specPathEntries(spec)) {
+        const specEntries = specPathEntries(spec);
+        const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specEntries];
+        const generated = new Map(effectEntries.map((e) => [e.path, e]));
+        for (const e of specEntries) {
           const existing = paths.get(e.path);
           if (existing !== undefined && existing.type !== e.type && !(existing.type === 'directory' && e.type === 'directory')) {
             throw new StrataError('SPEC_INVALID', `paths: /${e.path} is a ${e.type} in the spec but ${existing.package} ships it as a ${existing.type}`);
           }
+          // Below a symlink or a file, the layer would replace it with a directory.
+          for (const parent of parentDirs(e.path)) {
+            const shipped = paths.get(parent);
+            const made = generated.get(parent);
+            const what = shipped !== undefined && shipped.type !== 'directory' ? `${shipped.package} ships it as a ${shipped.type}` : made !== undefined && made.type !== 'directory' ? `the image makes it a ${made.type}` : undefined;
+            if (what !== undefined) {
+              throw new StrataError('SPEC_INVALID', `paths: /${e.path} is below /${parent}, and ${what}`, {
+                detail: { path: `/${e.path}`, parent: `/${parent}` },
+                hint: 'declare the path where the link points, or somewhere else',
+              });
+            }
+          }
         }
-        const effects = await writeLayer(generatedItems(effectEntries, epoch), opts.cache, inline);
+        // Directories as the layers below leave them: the base layout, then each package's own
+        // (the first package in closure order, as for `paths`), with its stat overrides.
+        const directories = new Map<string, DirectoryMeta>();
+        for (const e of baseLayout(arch)) if (e.type === 'directory') directories.set(e.path, e);
+        const packageDirs = new Set<string>();
+        for (const f of ordered) {
+          for (const p of kept.get(f.name)!) {
+            if (p.type !== 'directory' || packageDirs.has(p.path)) continue;
+            packageDirs.add(p.path);
+            const o = overrides.get(f.name)!.get(p.path);
+            directories.set(p.path, { mode: o?.mode ?? p.mode, uid: o?.uid ?? p.uid, gid: o?.gid ?? p.gid });
+          }
+        }
+        const effects = await writeLayer(generatedItems(effectEntries, epoch, directories), opts.cache, inline);
 
         // Every file must belong to a declared account.
         const uids = new Set(accounts.users.map((u) => u.uid));
