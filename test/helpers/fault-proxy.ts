@@ -16,6 +16,8 @@ export interface ProxyFault {
   dropAfterBytes?: number;
   /** How many matching requests the fault applies to (default 1). */
   times?: number;
+  /** Let this many matching requests through first. */
+  skip?: number;
 }
 
 export interface FaultProxy {
@@ -34,7 +36,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const path = req.url ?? '/';
     log.push(`${req.method} ${path}`);
     const i = faults.findIndex((f) => (f.method === undefined || f.method === req.method) && f.path.test(path));
-    if (i >= 0) {
+    if (i >= 0 && (faults[i]!.skip ?? 0) > 0) faults[i]!.skip! -= 1;
+    else if (i >= 0) {
       const f = faults[i]!;
       f.times = (f.times ?? 1) - 1;
       if (f.times <= 0) faults.splice(i, 1);

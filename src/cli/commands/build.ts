@@ -56,7 +56,7 @@ export const buildCommand: Command = {
     const output = resolve((args.options.output as string | undefined) ?? defaultOutput(specPath, format as Format));
     const pushRef = args.options.push as string | undefined;
     const remote = pushRef !== undefined ? await remoteOptionsFromArgs(args) : undefined;
-    if (pushRef !== undefined) parseReference(pushRef, undefined);
+    if (pushRef !== undefined) parseReference(pushRef, null);
     const { lock, result } = await buildFromSpec(args, out, specPath);
     let image = result.image;
     const evidence = args.options.sbom === true || pushRef !== undefined ? buildEvidence(lock, result, evidenceOptions(args, specPath)) : [];

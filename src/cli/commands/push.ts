@@ -42,7 +42,7 @@ export const pushCommand: Command = {
   ],
   async run(args, out) {
     const [source, refText] = args.positionals as [string, string];
-    const ref = parseReference(refText, undefined);
+    const ref = parseReference(refText, null);
     const tags = (args.options.tag as string[] | undefined) ?? [];
     for (const t of tags) if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(t)) throw new StrataError('USAGE', `push: --tag ${JSON.stringify(t)} is not a valid tag`);
     if (ref.tag === undefined && ref.digest === undefined && tags.length === 0) ref.tag = 'latest';

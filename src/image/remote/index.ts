@@ -67,11 +67,13 @@ export async function pullImage(ref: string | ImageReference, options: PullOptio
 
 /** Pushes an image to REF (its tag, if any, is set last) and to every extra tag. */
 export async function pushImage(ref: string | ImageReference, image: PushableImage, options: Omit<PushOptions, 'repository' | 'tags'> & RemoteOptions & { tags?: string[] }): Promise<PushResult & { reference: string }> {
-  const parsed = typeof ref === 'string' ? parseReference(ref, undefined) : ref;
+  const parsed = typeof ref === 'string' ? parseReference(ref, null) : ref;
   if (parsed.digest !== undefined && parsed.digest !== image.root.digest) {
     throw new StrataError('USAGE', `${formatReference(parsed)} names the digest ${parsed.digest}, but the image is ${image.root.digest}`);
   }
   const tags = [...new Set([...(parsed.tag !== undefined ? [parsed.tag] : []), ...(options.tags ?? [])])];
+  // Like docker push: a reference with neither tag nor digest means :latest.
+  if (tags.length === 0 && parsed.digest === undefined) tags.push('latest');
   const client = await connect(parsed, options);
   const result = await pushWithClient(client, image, { ...options, repository: parsed.repository, tags });
   return { ...result, reference: `${parsed.registry}/${parsed.repository}@${image.root.digest}` };

@@ -170,7 +170,9 @@ export async function pushWithClient(client: RegistryClient, image: PushableImag
     await drain(res);
     if (res.status !== 204 && res.status !== 202) return undefined;
     const range = typeof res.headers.range === 'string' ? /^(?:bytes=)?0-([0-9]+)$/.exec(res.headers.range) : null;
-    return { offset: range ? Number(range[1]) + 1 : 0, location: res.headers.location ?? location };
+    // distribution answers "0-0" both for nothing and for one byte: then start again.
+    if (range === null || range[1] === '0') return undefined;
+    return { offset: Number(range[1]) + 1, location: res.headers.location ?? location };
   };
 
   const chunked = async (location: string, digest: string, source: BlobSource): Promise<void> => {

@@ -28,8 +28,8 @@ function usage(ref: string, why: string): never {
   });
 }
 
-/** Parses a reference; `defaultTag` is used when neither a tag nor a digest is given. */
-export function parseReference(ref: string, defaultTag: string | undefined = 'latest'): ImageReference {
+/** Parses a reference; `defaultTag` (null: none) is used when neither a tag nor a digest is given. */
+export function parseReference(ref: string, defaultTag: string | null = 'latest'): ImageReference {
   if (ref === '' || /\s/.test(ref)) usage(ref, 'it is empty or holds white space');
   let rest = ref;
   let digest: string | undefined;
@@ -65,7 +65,7 @@ export function parseReference(ref: string, defaultTag: string | undefined = 'la
   if (repository.length > 255) usage(ref, 'the repository name is longer than 255 characters');
   const out: ImageReference = { registry, apiHost: registry === DOCKER_HUB ? DOCKER_HUB_API : registry, repository };
   if (tag !== undefined) out.tag = tag;
-  else if (digest === undefined && defaultTag !== undefined) out.tag = defaultTag;
+  else if (digest === undefined && defaultTag !== null) out.tag = defaultTag;
   if (digest !== undefined) out.digest = digest;
   return out;
 }
