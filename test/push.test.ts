@@ -128,6 +128,17 @@ describe('htpasswd registry over plain HTTP on loopback', () => {
     assert.equal(r.code, 0, r.stderr);
   });
 
+  test('build --push builds, writes the layout and pushes with the SBOMs attached', async () => {
+    const out = join(work, 'built-and-pushed.oci');
+    const r = await runCli(['build', image.spec, '-o', out, '--cache-dir', image.cacheDir, '--push', `${reg.host}/team/built`, '--insecure', '--username', 'alice', '--password-stdin', '--json'], { input: PASSWORD });
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { digest: string; push: { digest: string; tags: string[]; referrers: unknown[] } };
+    assert.equal(res.push.digest, res.digest);
+    assert.deepEqual(res.push.tags, ['latest'], 'no tag in REF means latest, as docker push does');
+    assert.equal(res.push.referrers.length, 3);
+    assert.equal(sha256(await skopeoRaw(`${reg.host}/team/built:latest`, ['--creds', `alice:${PASSWORD}`, '--tls-verify=false'])), res.digest);
+  });
+
   test('--insecure is refused for a registry that is not on loopback', async () => {
     const r = await push([image.layout, 'registry.example.org/team/app:1', '--insecure']);
     assert.equal(r.code, 2);
