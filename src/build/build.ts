@@ -17,6 +17,7 @@ import type { DeflateImpl } from '../archive/gzip-chunked.js';
 import type { CacheDir } from '../cache/cache-dir.js';
 import type { NetworkOptions } from '../debian/download.js';
 import { lockfileDigest, type LockedPackage, type Lockfile } from '../debian/lockfile.js';
+import { parseCopyrightLicenses, type CopyrightLicenses } from '../debian/copyright.js';
 import { comparePathBytes, mergeUsr, parentDirs } from '../debian/merged-usr.js';
 import { buildAccounts, type AccountOrigin } from '../effects/accounts.js';
 import { alternatives } from '../effects/alternatives.js';
@@ -82,6 +83,8 @@ export interface PlatformReport {
   accounts: AccountOrigin[];
   audit: AuditFinding[];
   warnings: string[];
+  /** Each package's licences from its copyright file (SBOM input; absent: no copyright file). */
+  licenses: Record<string, CopyrightLicenses | undefined>;
 }
 
 export interface BuildResult {
@@ -216,6 +219,26 @@ function layerKey(packages: PackageFacts[], lockPkgs: LockedPackage[], profile: 
       ),
     }),
   );
+}
+
+/**
+ * Each package's licences, from /usr/share/doc/<package>/copyright; a package whose doc
+ * directory is a symlink to another's (libgcc-s1 → gcc-12-base) takes that one's.
+ */
+export function packageLicenses(facts: PackageFacts[]): Record<string, CopyrightLicenses | undefined> {
+  const texts = new Map<string, string>();
+  for (const f of facts) for (const [path, b64] of Object.entries(f.extracted)) if (path.endsWith('/copyright')) texts.set(path, b64);
+  const out: Record<string, CopyrightLicenses | undefined> = {};
+  for (const f of facts) {
+    let path = `usr/share/doc/${f.name}/copyright`;
+    if (!texts.has(path)) {
+      const link = f.paths.find((p) => p.path === `usr/share/doc/${f.name}` && p.type === 'symlink')?.linkname;
+      if (link !== undefined) path = `usr/share/doc/${link.replace(/^.*\//, '')}/copyright`;
+    }
+    const b64 = texts.get(path);
+    out[f.name] = b64 === undefined ? undefined : parseCopyrightLicenses(Buffer.from(b64, 'base64').toString('utf8'));
+  }
+  return out;
 }
 
 /** Fetches the .debs of one closure and returns every package's facts (cached or scanned). */
@@ -465,7 +488,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const audit = ordered.flatMap((f) => auditScripts(f.name, f.scripts));
         const unhandled = audit.filter((a) => a.status === 'unhandled').length;
         if (unhandled > 0) warnings.push(`${unhandled} maintainer-script action${unhandled === 1 ? ' has' : 's have'} no effect handler; run \`strata audit\` to list them`);
-        platforms.push({ architecture: arch, manifestDigest: manifestBlob.descriptor.digest, configDigest: configBlob.descriptor.digest, layers: layerReports, accounts: accounts.origins, audit, warnings });
+        platforms.push({ architecture: arch, manifestDigest: manifestBlob.descriptor.digest, configDigest: configBlob.descriptor.digest, layers: layerReports, accounts: accounts.origins, audit, warnings, licenses: packageLicenses(ordered) });
       } finally {
         for (const s of scanned.values()) await s.store.close();
       }

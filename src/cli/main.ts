@@ -9,6 +9,7 @@ import { createOutput, reportError } from './output.js';
 const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['lock', 'Resolve a spec into a verified, pinned package closure and write its lockfile.', async () => (await import('./commands/lock.js')).lockCommand],
   ['build', 'Build the image of a spec from its lockfile: bit-for-bit reproducible, no engine, no root, no scripts.', async () => (await import('./commands/build.js')).buildCommand],
+  ['push', 'Push an image (a spec, an OCI layout or an oci-archive) to a registry, with its SBOMs and provenance.', async () => (await import('./commands/push.js')).pushCommand],
   ['plan', "Show how the image's packages are grouped into layers, in order, and why.", async () => (await import('./commands/plan.js')).planCommand],
   ['why', 'Show the dependency paths from the requested packages to PKG, or why PKG was left out.', async () => (await import('./commands/why.js')).whyCommand],
   ['audit', 'List every maintainer-script action of the closure that no effect handles.', async () => (await import('./commands/audit.js')).auditCommand],
