@@ -26,6 +26,7 @@ import { baseLayout, redirectBasePath } from '../effects/base-layout.js';
 import { caCertificates } from '../effects/ca-certificates.js';
 import { fileOverrides, type FileOverride } from '../effects/file-overrides.js';
 import { nsswitch } from '../effects/nsswitch.js';
+import { osRelease } from '../effects/os-release.js';
 import { timezone } from '../effects/timezone.js';
 import type { EffectContext, FileOwner, GeneratedEntry, ImagePath, PackageView } from '../effects/types.js';
 import { ANNOTATION, MEDIA, jsonBlob, platformOf, rfc3339, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../image/oci.js';
@@ -387,7 +388,9 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
 
         // Base layout and effects.
         const base = await writeLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline);
-        const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx)];
+        const main = lock.suites[0];
+        const release = main === undefined ? undefined : { origin: main.origin, codename: main.codename, version: main.version };
+        const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx), osRelease(ctx, release)];
         for (const r of effectResults) warnings.push(...r.warnings);
         const specEntries = specPathEntries(spec);
         const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specEntries];
