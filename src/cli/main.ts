@@ -14,6 +14,9 @@ const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['audit', 'List every maintainer-script action of the closure that no effect handles.', async () => (await import('./commands/audit.js')).auditCommand],
   ['fetch', 'Download every .deb of the lock into the cache, each verified against its pinned sha256.', async () => (await import('./commands/fetch.js')).fetchCommand],
   ['vendor', 'Copy every locked .deb into DIR (pool layout), usable as a source.fallbacks entry.', async () => (await import('./commands/vendor.js')).vendorCommand],
+  ['shell', 'Start a shell in an environment of exactly the locked packages, in the current directory, unprivileged.', async () => (await import('./commands/shell.js')).shellCommand],
+  ['run', "Run one command in a spec's or image's environment, with the image's user, env, workdir and entrypoint.", async () => (await import('./commands/run.js')).runCommand],
+  ['cache', 'Show (ls, du) and free (gc) the cache: downloads, unpacked layers and environments.', async () => (await import('./commands/cache.js')).cacheCommand],
 ];
 
 export async function loadCommands(): Promise<Command[]> {
@@ -38,7 +41,8 @@ function topHelp(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
+  const dd = argv.indexOf('--');
+  const json = (dd < 0 ? argv : argv.slice(0, dd)).includes('--json');
   const out = createOutput(json);
   try {
     const [name, ...rest] = argv;
