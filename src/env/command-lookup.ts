@@ -2,8 +2,7 @@
 // starts: path resolution with the tree as the root (an absolute symlink such as
 // /bin -> /usr/bin points inside the tree, `..` stops at its top), the PATH search a shell
 // would do, and the list of commands the PATH holds, for the message when one is missing.
-import { constants } from 'node:fs';
-import { access, lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 
 const MAX_SYMLINKS = 40;
@@ -41,9 +40,7 @@ export async function resolveInRoot(root: string, path: string): Promise<string 
 async function isExecutableFile(hostPath: string): Promise<boolean> {
   try {
     const st = await stat(hostPath);
-    if (!st.isFile() || (st.mode & 0o111) === 0) return false;
-    await access(hostPath, constants.F_OK);
-    return true;
+    return st.isFile() && (st.mode & 0o111) !== 0;
   } catch {
     return false;
   }
