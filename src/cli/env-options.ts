@@ -75,7 +75,7 @@ export async function openWithProgress(target: EnvTarget, args: ParsedArgs, out:
         if (e.kind === 'download') out.progress(`locking: downloading ${e.what} ${formatBytes(e.received)}`);
         else if (e.kind === 'parse') out.progress(`locking: parsing ${e.what}`);
       } else if (p.phase === 'build') out.progress(`building: ${p.text}`);
-      else if (p.phase === 'unpack') out.progress(`unpacking layer ${p.done + 1}/${p.total}`);
+      else if (p.phase === 'unpack') out.progress(`unpacked ${p.done}/${p.total} layers`);
       else out.progress('assembling the environment');
     },
   });

@@ -16,7 +16,8 @@ import type { Lockfile } from '../debian/lockfile.js';
 import type { LoadedSpec } from '../spec/spec.js';
 import { specTextSha256 } from '../spec/spec-digest.js';
 import { DEFAULT_SHELL_PACKAGE, adhocKey, adhocPackages, adhocSpecText, hasShell } from './adhoc.js';
-import { RootfsCache, targetKey, type EnvConfig, type TargetRecord } from './rootfs-cache.js';
+import { mapConcurrent } from '../util/map-concurrent.js';
+import { RootfsCache, targetKey, type EnvConfig, type LayerSource, type TargetRecord } from './rootfs-cache.js';
 
 export type EnvTarget =
   | { kind: 'spec'; specPath: string; lockPath: string; forShell: boolean }
@@ -105,6 +106,18 @@ function withShell(lock: Lockfile, shell: Lockfile, arch: string): { lock: Lockf
   return { lock: { ...lock, suites, architectures: { [arch]: { packages, excluded: own.excluded } } }, added: extra.map((p) => `${p.name}=${p.version}`) };
 }
 
+/** Layers are unpacked a few at a time: small files make it a matter of system calls, which
+ * libuv's thread pool runs in parallel. */
+const UNPACK_CONCURRENCY = 4;
+
+async function unpackAll(rootfs: RootfsCache, layers: LayerSource[], opts: OpenOptions): Promise<void> {
+  let done = 0;
+  await mapConcurrent(layers, UNPACK_CONCURRENCY, async (layer) => {
+    await rootfs.ensureLayer(layer);
+    opts.onProgress?.({ phase: 'unpack', done: ++done, total: layers.length });
+  });
+}
+
 async function buildFromLock(rootfs: RootfsCache, key: string, kind: 'spec' | 'adhoc', name: string, loaded: LoadedSpec, lock: Lockfile, addedShell: string[], opts: OpenOptions): Promise<{ record: TargetRecord; root: string }> {
   const { buildImage } = await import('../build/build.js');
   const { lockfileDigest } = await import('../debian/lockfile.js');
@@ -116,11 +129,11 @@ async function buildFromLock(rootfs: RootfsCache, key: string, kind: 'spec' | 'a
     onProgress: (p) => opts.onProgress?.({ phase: 'build', text: p.phase === 'layer' ? `layers ${p.done}/${p.total}` : `${p.phase} ${p.done}/${p.total} ${p.name}` }),
   });
   const platform = built.platforms[0]!;
-  let done = 0;
-  for (const layer of platform.layers) {
-    opts.onProgress?.({ phase: 'unpack', done: done++, total: platform.layers.length });
-    await rootfs.ensureLayer({ diffId: layer.diffId, blob: opts.cache.blobPath(layer.digest.slice('sha256:'.length)), compression: 'gzip' });
-  }
+  await unpackAll(
+    rootfs,
+    platform.layers.map((l) => ({ diffId: l.diffId, blob: opts.cache.blobPath(l.digest.slice('sha256:'.length)), compression: 'gzip' as const })),
+    opts,
+  );
   opts.onProgress?.({ phase: 'assemble' });
   const layers = platform.layers.map((l) => l.diffId);
   const env = await rootfs.ensureEnv(layers);
@@ -228,11 +241,7 @@ async function openImage(rootfs: RootfsCache, t: { dir: string; tag: string | un
   const key = targetKey({ kind: 'image', manifest: image.manifestDigest, architecture: opts.architecture });
   const hit = await rootfs.readTarget(key);
   if (hit !== undefined) return { key, record: hit, root: opts.cache.envTreePath(hit.envKey), cold: false };
-  let done = 0;
-  for (const layer of image.layers) {
-    opts.onProgress?.({ phase: 'unpack', done: done++, total: image.layers.length });
-    await rootfs.ensureLayer({ diffId: layer.diffId, blob: layer.path, compression: layer.compression });
-  }
+  await unpackAll(rootfs, image.layers.map((l) => ({ diffId: l.diffId, blob: l.path, compression: l.compression })), opts);
   opts.onProgress?.({ phase: 'assemble' });
   const layers = image.layers.map((l) => l.diffId);
   const env = await rootfs.ensureEnv(layers);
