@@ -81,7 +81,8 @@ export function formatHelp(cmd: Command): string {
     lines.push('', 'Examples:');
     for (const e of cmd.examples) lines.push(`  ${e}`);
   }
-  lines.push('', 'Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible.');
+  if (cmd.passThrough) lines.push('', "Exit codes: the command's own (128 + N when signal N ended it); before it starts: 1 error, 2 usage error, 127 no such command in the environment.");
+  else lines.push('', 'Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible.');
   return `${lines.join('\n')}\n`;
 }
 

@@ -34,7 +34,7 @@ function topHelp(): string {
     ...LOADERS.map(([name, summary]) => `  ${name.padEnd(width)} ${summary}`),
     '',
     'Run `strata COMMAND --help` for the arguments and options of a command.',
-    'Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible.',
+    "Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible; shell and run exit with the command's code (127: not in the environment).",
     'Environment: NO_COLOR disables colour; STRATA_CACHE_DIR sets the cache.',
     '',
   ].join('\n');

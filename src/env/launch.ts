@@ -8,7 +8,7 @@
 //     `docker run` does; the current directory is not mounted unless a volume names it.
 // Both check that the command exists in the environment before starting it, and fail with
 // exit code 127 and the commands that are there when it does not.
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { resolve as resolvePath, posix, join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { closestNames } from '../util/closest-name.js';
@@ -36,7 +36,6 @@ export function treeView(root: string): TreeView {
         const last = i === parts.length - 1;
         if (st.isSymbolicLink()) {
           if (!last) return { type: 'missing', symlinkAt: inside };
-          const { readlink } = await import('node:fs/promises');
           return { type: 'symlink', target: await readlink(join(root, inside)) };
         }
         if (last) return { type: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other' };

@@ -74,7 +74,7 @@ export const cacheCommand: Command = {
         return 0;
       }
       const width = Math.max(...areas.map((a) => a.area.length));
-      for (const a of areas) out.line(`${a.area.padEnd(width)}  ${formatBytes(a.bytes).padStart(10)}  ${a.files} files`);
+      for (const a of areas) out.line(`${a.area.padEnd(width)}  ${formatBytes(a.bytes).padStart(10)}  ${a.files} file${a.files === 1 ? '' : 's'}`);
       out.line(`${'total'.padEnd(width)}  ${formatBytes(total).padStart(10)}  (${cache.root})`);
       return 0;
     }
