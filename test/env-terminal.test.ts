@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CLI, REPO_ROOT, runCli, type CliResult } from './helpers/cli.js';
@@ -195,6 +195,26 @@ describe('as an ordinary user', { skip: isRoot ? false : 'needs root to create a
     const ls = await asUser(['cache', 'gc', '--all'], userDir);
     assert.equal(ls.code, 0, show(ls));
     assert.deepEqual(await readdir(layers), [], 'and it can free them');
+  });
+
+  test('strata run works unprivileged: the image\'s user writes to a volume, and the files are the invoking user\'s', async () => {
+    const spec = join(work, 'app.yaml');
+    await writeFile(
+      spec,
+      `source:\n  mirror: ${fixture.server.url}\n  suites: [fixture]\n  keyring: ${fixture.archive.keyring}\npackages: [fixtool, bash]\n` +
+        'accounts:\n  groups: [{name: app, gid: 10001}]\n  users: [{name: app, uid: 10001, gid: 10001, home: /app}]\n  run-as: app\nworkdir: /\n',
+    );
+    const locked = await runCli(['lock', spec], { env: baseEnv(), cwd: work });
+    assert.equal(locked.code, 0, show(locked));
+    await chmod(join(work, 'app.lock.json'), 0o644);
+    const data = join(userDir, 'data');
+    await mkdir(data);
+    await chown(data, uid, gid);
+    const r = await asUser(['run', spec, '--volume', `${data}:/data`, '--', 'bash', '-c', 'echo "$UID" > /data/who; echo done'], userDir);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(await readFile(join(data, 'who'), 'utf8'), '10001\n', 'inside, the image\'s user');
+    const st = await stat(join(data, 'who'));
+    assert.deepEqual([st.uid, st.gid], [uid, gid], 'outside, the invoking user');
   });
 });
 
