@@ -37,6 +37,15 @@ test("strata run examples/redis.yaml --args -- --version runs the image's entryp
   assert.match(r.stdout, /^Redis server v=7\./);
 });
 
+test('strata run examples/git.yaml runs git as the image\'s user in its own 0750 home (owners do not lock it out)', async () => {
+  const r = await strata(['run', 'examples/git.yaml']);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout, /^git version 2\./);
+  const home = await strata(['run', 'examples/git.yaml', '--', 'git', 'config', '--global', '--list']);
+  assert.notEqual(home.code, 127, show(home));
+  assert.doesNotMatch(home.stderr, /Permission denied/, show(home));
+});
+
 test('strata shell examples/python.yaml adds bash to a closure without a shell, and python runs from it', async () => {
   const r = await strata(['shell', 'examples/python.yaml', '--', 'bash', '-c', 'python3 -c "import requests" && echo "ok $SHELL"']);
   assert.equal(r.code, 0, show(r));

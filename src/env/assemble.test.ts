@@ -26,7 +26,7 @@ test('layers stack: upper entries replace lower ones, whiteouts remove, opaque d
     await tree(l1, { 'usr/bin/a': 'a1', 'usr/bin/b': 'b1', 'etc/x/old': 'o', 'etc/y': 'y', 'opt/keep': 'k', 'bin': { link: 'usr/bin' }, 'etc/hosts': { link: '/run/hosts' } });
     await tree(l2, { 'usr/bin/a': 'a2', 'usr/bin/.wh.b': '', 'etc/x/.wh..wh..opq': '', 'etc/x/new': 'n', 'etc/.wh.y': '', 'opt/keep/inner': 'now a directory' });
     const out = join(work, 'env');
-    await assembleTree([l1, l2], out, { owners: false });
+    await assembleTree([l1, l2], out);
     assert.equal(await readFile(join(out, 'usr/bin/a'), 'utf8'), 'a2');
     assert.equal((await stat(join(out, 'usr/bin/a'))).ino, (await stat(join(l2, 'usr/bin/a'))).ino, 'a hard link into the upper layer');
     assert.deepEqual(await readdir(join(out, 'usr/bin')), ['a']);

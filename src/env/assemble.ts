@@ -7,7 +7,7 @@
 // path is made under a directory this assembly created. The few files a sandbox mounts over
 // (/etc/resolv.conf, /etc/hosts, /etc/passwd, /etc/group) are made, empty, when no layer has
 // them, since a read-only tree cannot grow a mount point later.
-import { copyFile, lchown, link, lstat, mkdir, readdir, rm, chmod, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheDirMode } from './unpack-layer.js';
 
@@ -23,13 +23,11 @@ export interface AssembleResult {
 
 interface DirMeta {
   mode: number;
-  uid: number;
-  gid: number;
   mtime: Date;
 }
 
 /** Assembles the layer trees (lowest first) into `dir`, which must not exist yet. */
-export async function assembleTree(layers: string[], dir: string, opts: { owners: boolean }): Promise<AssembleResult> {
+export async function assembleTree(layers: string[], dir: string): Promise<AssembleResult> {
   await mkdir(dir, { mode: 0o700 });
   const kinds = new Map<string, 'dir' | 'other'>();
   const dirMeta = new Map<string, DirMeta>();
@@ -78,7 +76,7 @@ export async function assembleTree(layers: string[], dir: string, opts: { owners
           kinds.set(p, 'dir');
         }
         const st = await lstat(src);
-        dirMeta.set(p, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime });
+        dirMeta.set(p, { mode: st.mode & 0o7777, mtime: st.mtime });
         await walk(root, p);
       } else {
         await drop(p);
@@ -94,7 +92,7 @@ export async function assembleTree(layers: string[], dir: string, opts: { owners
     await drop('etc');
     await mkdir(join(dir, 'etc'), { mode: 0o700 });
     kinds.set('etc', 'dir');
-    dirMeta.set('etc', { mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
+    dirMeta.set('etc', { mode: 0o755, mtime: new Date(0) });
   }
   for (const rel of MOUNT_POINT_FILES) {
     const path = join(dir, rel);
@@ -105,12 +103,11 @@ export async function assembleTree(layers: string[], dir: string, opts: { owners
     kinds.set(rel, 'other');
   }
 
-  // Directory modes, owners and times last, deepest first.
+  // Directory modes and times last, deepest first.
   for (const rel of [...dirMeta.keys()].sort((a, b) => b.length - a.length || (a < b ? -1 : 1))) {
     const m = dirMeta.get(rel)!;
     const path = join(dir, rel);
-    if (opts.owners) await lchown(path, m.uid, m.gid).catch(() => undefined);
-    await chmod(path, cacheDirMode(m.mode, opts.owners));
+    await chmod(path, cacheDirMode(m.mode));
     await utimes(path, m.mtime, m.mtime);
   }
   await chmod(dir, 0o755);

@@ -109,12 +109,9 @@ export interface GcResult {
 
 export class RootfsCache {
   readonly cache: CacheDir;
-  /** Apply owners from layers (only root may). */
-  readonly owners: boolean;
 
-  constructor(cache: CacheDir, owners = process.getuid?.() === 0) {
+  constructor(cache: CacheDir) {
     this.cache = cache;
-    this.owners = owners;
   }
 
   private targetPath(key: Sha256Hex): string {
@@ -161,7 +158,7 @@ export class RootfsCache {
     } catch {
       // unpack it
     }
-    await unpackLayerBlob(layer.blob, layer.compression, layer.diffId, target, this.cache.tempPath(`layer-${hexOf(layer.diffId).slice(0, 12)}`), { owners: this.owners });
+    await unpackLayerBlob(layer.blob, layer.compression, layer.diffId, target, this.cache.tempPath(`layer-${hexOf(layer.diffId).slice(0, 12)}`));
     return target;
   }
 
@@ -177,7 +174,7 @@ export class RootfsCache {
     }
     const temp = this.cache.tempPath(`env-${envKey.slice(0, 12)}`);
     try {
-      await assembleTree(layers.map((d) => this.cache.layerTreePath(hexOf(d))), temp, { owners: this.owners });
+      await assembleTree(layers.map((d) => this.cache.layerTreePath(hexOf(d))), temp);
       await this.cache.writeAtomic(`rootfs/envs/${envKey}.json`, JSON.stringify({ format: ENV_FORMAT, layers }, null, 2));
       await mkdir(join(root, '..'), { recursive: true });
       try {

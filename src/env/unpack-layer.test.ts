@@ -27,7 +27,7 @@ async function withBlob(tar: Buffer, fn: (blob: string, diffId: string, work: st
   }
 }
 
-const unpack = (blob: string, diffId: string, work: string) => unpackLayerBlob(blob, 'gzip', diffId, join(work, 'out'), join(work, 'tmp-tree'), { owners: false });
+const unpack = (blob: string, diffId: string, work: string) => unpackLayerBlob(blob, 'gzip', diffId, join(work, 'out'), join(work, 'tmp-tree'));
 
 async function rejectsUnsafe(tar: Buffer, why: RegExp): Promise<void> {
   await withBlob(tar, async (blob, diffId, work) => {

@@ -7,12 +7,17 @@
 //   - modes are applied without write bits (the cache is read-only: a hard-linked file is
 //     shared by every environment) and without setuid/setgid bits (a sandbox runs with
 //     no_new_privs, where they do nothing, and outside it a root-owned setuid binary in a
-//     cache is a risk); ownership is applied only when running as root, and as an ordinary
-//     user every file belongs to that user; device nodes and FIFOs are skipped (the sandbox
-//     mounts its own /dev); extended attributes (file capabilities) are not applied.
+//     cache is a risk); owners are not applied, even as root: every file belongs to whoever
+//     unpacked it (see below); device nodes and FIFOs are skipped (the sandbox mounts its own
+//     /dev); extended attributes (file capabilities) are not applied.
+// Why no owners: the sandbox maps one ID, the one the command runs as, to the invoking user,
+// and files of any other owner show as `nobody` with only the "other" permission bits. Owners
+// applied by root would lock the image's user out of its own directories (git.yaml's
+// /home/git is 0750 git:git) and hand host users who happen to have those IDs writable
+// directories in root's cache. Owned by the invoker, every file shows as the command's user.
 // The tree is written under tmp/ and renamed into place, so a reader never sees half of it.
 import { createReadStream } from 'node:fs';
-import { chmod, constants, lchown, link, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, constants, link, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { StrataError, isStrataError } from '../errors.js';
@@ -21,11 +26,6 @@ import { readTar } from '../archive/tar-reader.js';
 import type { TarEntry } from '../archive/tar-header.js';
 import { normalisePath, parentDirs } from '../debian/merged-usr.js';
 
-export interface UnpackOptions {
-  /** Apply the entries' uid and gid (only root may). */
-  owners: boolean;
-}
-
 type Kind = 'dir' | 'file' | 'symlink';
 
 /** File modes in the cache: no write bits, no setuid/setgid; directories keep sticky. */
@@ -33,24 +33,13 @@ export function cacheFileMode(mode: number): number {
   return mode & 0o555;
 }
 
-export function cacheDirMode(mode: number, owners: boolean): number {
-  // An ordinary user must still be able to read and enter what it unpacked.
-  return (mode & 0o1777) | (owners ? 0 : 0o500);
+export function cacheDirMode(mode: number): number {
+  // The owner (the invoker, whose ID the command runs as) must be able to read and enter it.
+  return (mode & 0o1777) | 0o500;
 }
 
 function unsafe(what: string, why: string): StrataError {
   return new StrataError('IMAGE_INVALID', `${what}: ${why}`, { hint: 'the layer is malformed or hostile; strata unpacks nothing from it' });
-}
-
-async function setOwner(path: string, entry: TarEntry, opts: UnpackOptions): Promise<void> {
-  if (!opts.owners) return;
-  try {
-    await lchown(path, entry.uid, entry.gid);
-  } catch (e) {
-    // A root without the IDs mapped (a user namespace) keeps its own; nothing else is fatal.
-    if ((e as NodeJS.ErrnoException).code !== 'EINVAL' && (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
-    opts.owners = false;
-  }
 }
 
 /** A tap over an async iterable that hashes every chunk pulled, and that the tar reader
@@ -76,7 +65,7 @@ function hashingSource(source: AsyncIterable<Buffer>): { tap: AsyncIterable<Buff
  * Unpacks the tar stream `tar` (uncompressed bytes) into `dir`, which must not exist; `dir`
  * must be on a private path (tmp/). Returns the sha256 of the tar bytes.
  */
-export async function unpackTar(tar: AsyncIterable<Buffer>, dir: string, what: string, opts: UnpackOptions): Promise<string> {
+export async function unpackTar(tar: AsyncIterable<Buffer>, dir: string, what: string): Promise<string> {
   await mkdir(dir, { mode: 0o700 });
   const kinds = new Map<string, Kind>();
   const dirs = new Map<string, TarEntry>();
@@ -128,13 +117,11 @@ export async function unpackTar(tar: AsyncIterable<Buffer>, dir: string, what: s
         } finally {
           await handle.close();
         }
-        await setOwner(path, entry, opts);
         kinds.set(rel, 'file');
         break;
       }
       case 'symlink':
         await symlink(entry.linkname ?? '', path);
-        await setOwner(path, entry, opts);
         await lutimes(path, entry.mtime, entry.mtime);
         kinds.set(rel, 'symlink');
         break;
@@ -154,8 +141,7 @@ export async function unpackTar(tar: AsyncIterable<Buffer>, dir: string, what: s
   for (const rel of [...dirs.keys()].sort((a, b) => b.length - a.length || (a < b ? -1 : 1))) {
     const entry = dirs.get(rel)!;
     const path = join(dir, rel);
-    await setOwner(path, entry, opts);
-    await chmod(path, cacheDirMode(entry.mode, opts.owners));
+    await chmod(path, cacheDirMode(entry.mode));
     await utimes(path, entry.mtime, entry.mtime);
   }
   for (const [rel, kind] of kinds) if (kind === 'dir' && !dirs.has(rel)) await chmod(join(dir, rel), 0o755);
@@ -171,10 +157,10 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
  * Unpacks a layer blob (gzip, zstd or plain tar) into `target` unless it is there already,
  * checking its DiffID; `temp` is a fresh path on the same file system.
  */
-export async function unpackLayerBlob(blob: string, compression: Compression, diffId: string, target: string, temp: string, opts: UnpackOptions): Promise<void> {
+export async function unpackLayerBlob(blob: string, compression: Compression, diffId: string, target: string, temp: string): Promise<void> {
   const what = `layer ${diffId}`;
   try {
-    const digest = await unpackTar(decompress(fileChunks(blob), compression, what), temp, what, opts);
+    const digest = await unpackTar(decompress(fileChunks(blob), compression, what), temp, what);
     if (`sha256:${digest}` !== diffId) throw new StrataError('IMAGE_INVALID', `${what}: the uncompressed layer hashes to sha256:${digest}`, { hint: 'the blob is corrupt or does not belong to this image' });
     await mkdir(join(target, '..'), { recursive: true });
     try {
