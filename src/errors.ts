@@ -41,6 +41,9 @@ export const ERROR_CODES = {
   CACHE_ERROR: 'the cache directory is unusable',
   IO_ERROR: 'a file could not be read or written',
   NOT_REPRODUCIBLE: 'two builds of the same inputs differ',
+  IMAGE_INVALID: 'an image or one of its layers is malformed or unsafe to unpack',
+  SANDBOX_UNAVAILABLE: 'this host cannot start an unprivileged sandbox (bubblewrap or user namespaces missing)',
+  COMMAND_NOT_FOUND: 'the command is not in the environment',
   INTERNAL: 'a bug in strata',
 } as const;
 

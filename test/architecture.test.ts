@@ -28,7 +28,7 @@ const ALLOWED: Record<string, string[]> = {
   store: ['errors.ts', 'digest', 'util'],
   server: ['errors.ts', 'version.ts', 'digest', 'image', 'store', 'build', 'spec', 'debian', 'cache', 'util', 'layering'],
   verify: ['errors.ts', 'version.ts', 'digest', 'archive', 'image', 'build', 'spec', 'debian', 'cache', 'util'],
-  env: ['errors.ts', 'digest', 'archive', 'image', 'build', 'spec', 'debian', 'cache', 'util'],
+  env: ['errors.ts', 'version.ts', 'digest', 'archive', 'image', 'build', 'spec', 'debian', 'cache', 'util'],
   cli: ['*'],
 };
 

@@ -15,6 +15,9 @@ const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['audit', 'List every maintainer-script action of the closure that no effect handles.', async () => (await import('./commands/audit.js')).auditCommand],
   ['fetch', 'Download every .deb of the lock into the cache, each verified against its pinned sha256.', async () => (await import('./commands/fetch.js')).fetchCommand],
   ['vendor', 'Copy every locked .deb into DIR (pool layout), usable as a source.fallbacks entry.', async () => (await import('./commands/vendor.js')).vendorCommand],
+  ['shell', 'Start a shell in an environment of exactly the locked packages, in the current directory, unprivileged.', async () => (await import('./commands/shell.js')).shellCommand],
+  ['run', "Run one command in a spec's or image's environment, with the image's user, env, workdir and entrypoint.", async () => (await import('./commands/run.js')).runCommand],
+  ['cache', 'Show (ls, du) and free (gc) the cache: downloads, unpacked layers and environments.', async () => (await import('./commands/cache.js')).cacheCommand],
 ];
 
 export async function loadCommands(): Promise<Command[]> {
@@ -32,7 +35,7 @@ function topHelp(): string {
     ...LOADERS.map(([name, summary]) => `  ${name.padEnd(width)} ${summary}`),
     '',
     'Run `strata COMMAND --help` for the arguments and options of a command.',
-    'Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible.',
+    "Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible; shell and run exit with the command's code (127: not in the environment).",
     'Environment: NO_COLOR disables colour; STRATA_CACHE_DIR sets the cache.',
     '',
   ].join('\n');
@@ -47,7 +50,8 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
+  const dd = argv.indexOf('--');
+  const json = (dd < 0 ? argv : argv.slice(0, dd)).includes('--json');
   const out = createOutput(json);
   try {
     const [name, ...rest] = argv;
