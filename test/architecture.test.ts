@@ -23,11 +23,12 @@ const ALLOWED: Record<string, string[]> = {
   layering: ['errors.ts', 'util'],
   image: ['errors.ts', 'digest', 'archive', 'util'],
   effects: ['errors.ts', 'digest', 'archive', 'debian', 'spec', 'util'],
-  build: ['errors.ts', 'version.ts', 'digest', 'archive', 'cache', 'debian', 'spec', 'layering', 'image', 'effects', 'util'],
+  sbom: ['errors.ts', 'digest', 'debian', 'image'],
+  build: ['errors.ts', 'version.ts', 'digest', 'archive', 'cache', 'debian', 'spec', 'layering', 'image', 'effects', 'sbom', 'util'],
   store: ['errors.ts', 'digest', 'util'],
   server: ['errors.ts', 'version.ts', 'digest', 'image', 'store', 'build', 'spec', 'debian', 'cache', 'util', 'layering'],
   verify: ['errors.ts', 'version.ts', 'digest', 'archive', 'image', 'build', 'spec', 'debian', 'cache', 'util'],
-  env: ['errors.ts', 'digest', 'archive', 'image', 'build', 'spec', 'debian', 'cache', 'util'],
+  env: ['errors.ts', 'version.ts', 'digest', 'archive', 'image', 'build', 'spec', 'debian', 'cache', 'util'],
   cli: ['*'],
 };
 
@@ -41,6 +42,7 @@ const IO_ALLOWED = [
   /^env\//,
   /^build\//,
   /^image\/(layout|archive-file|remote)[^/]*\.ts$/,
+  /^image\/remote\//,
   /^archive\/decompress\.ts$/,
   /^archive\/compress[^/]*\.ts$/,
   /^debian\/(download|apt-sources|archive)\.ts$/,

@@ -1,7 +1,9 @@
 // The "anyone can rebuild this digest" proof through a real registry: an image of the
 // hermetic archive is pushed with skopeo to a docker-registry started on 127.0.0.1, pulled
 // back into a fresh OCI layout, and `strata verify --against` that layout passes; the same
-// layout with one byte of one stored layer changed fails (exit 3, integrity).
+// layout with one byte of one stored layer changed fails (exit 3, integrity). The registry
+// reference itself works too (strata's registry client pulls it): verify passes and diff
+// finds nothing between it and the layout it was pushed from.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -87,4 +89,24 @@ test('an image pushed to a registry and pulled back verifies against a fresh reb
   const failed = JSON.parse(bad.stdout) as VerifyReport;
   assert.equal(failed.reproducible, false);
   assert.ok(failed.differences.some((d) => d.cause === 'integrity' && d.level === 'blob'), JSON.stringify(failed.differences, null, 1));
+});
+
+test('--against a registry reference, and diff of a registry image against its layout', async () => {
+  const spec = await lockedSpec(f, join(f.work, 'spec-ref'), 'fix', 'packages: [fixapp]\nentrypoint: [/usr/bin/fixapp]\nenv: {REF: "1"}\n');
+  const built = join(f.work, 'built-ref.oci');
+  await cliOk(['build', spec, '-o', built, '--cache-dir', f.cache]);
+  const ref = `127.0.0.1:${port}/strata/fix-ref:latest`;
+  await runOk('skopeo', ['copy', `oci:${built}:latest`, `docker://${ref}`, '--dest-tls-verify=false']);
+  for (const given of [`docker://${ref}`, ref]) {
+    const r = await runCli(['verify', spec, '--against', given, '--insecure', '--json', '--cache-dir', f.cache]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as VerifyReport;
+    assert.equal(report.against!.identical, true);
+    assert.match(report.against!.label, /^registry image 127\.0\.0\.1:\d+\/strata\/fix-ref/);
+  }
+  const d = await runCli(['diff', `docker://${ref}`, built, '--insecure', '--json']);
+  assert.equal(d.code, 0, d.stderr);
+  assert.equal((JSON.parse(d.stdout) as { identical: boolean }).identical, true);
+  const other = await runCli(['verify', spec.replace('spec-ref', 'spec'), '--against', `docker://${ref}`, '--insecure', '--json', '--cache-dir', f.cache]);
+  assert.equal(other.code, 3, 'the image of another spec is not what this one builds');
 });

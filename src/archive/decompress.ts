@@ -93,14 +93,39 @@ async function* zstdDecompress(input: AsyncIterable<Uint8Array>, what: string): 
 }
 
 async function* wasmXz(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Buffer> {
-  const { XzReadableStream } = (await import('xz-decompress')) as typeof import('xz-decompress');
+  // xz-decompress is a webpack UMD bundle: Node's ESM loader cannot see its named exports, so
+  // the class is on the CommonJS default export.
+  const mod = (await import('xz-decompress')) as typeof import('xz-decompress') & { default?: typeof import('xz-decompress') };
+  const XzReadableStream = mod.XzReadableStream ?? mod.default!.XzReadableStream;
   const source = ReadableStream.from(input) as ReadableStream<Uint8Array>;
+  const reader = (new XzReadableStream(source) as unknown as ReadableStream<Uint8Array>).getReader();
+  let settled = false;
   try {
-    for await (const chunk of new XzReadableStream(source) as unknown as AsyncIterable<Uint8Array>) {
-      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (e) {
+        settled = true;
+        throw corrupt(what, e);
+      }
+      if (next.done) {
+        settled = true;
+        return;
+      }
+      yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
-  } catch (e) {
-    throw corrupt(what, e);
+  } finally {
+    // The consumer stopped early (a tar ends before its member does). Cancelling would make
+    // xz-decompress 0.2.3 dispose its decoder a second time when the stream has already ended
+    // (a TypeError) and release its lock twice, so read to the end instead.
+    if (!settled) {
+      try {
+        while (!(await reader.read()).done);
+      } catch {
+        // the decoder failed after the consumer stopped: nothing is left to release
+      }
+    }
   }
 }
 

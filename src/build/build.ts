@@ -17,14 +17,16 @@ import type { DeflateImpl } from '../archive/gzip-chunked.js';
 import type { CacheDir } from '../cache/cache-dir.js';
 import type { NetworkOptions } from '../debian/download.js';
 import { lockfileDigest, type LockedPackage, type Lockfile } from '../debian/lockfile.js';
-import { comparePathBytes, parentDirs } from '../debian/merged-usr.js';
+import { parseCopyrightLicenses, type CopyrightLicenses } from '../debian/copyright.js';
+import { comparePathBytes, mergeUsr, parentDirs } from '../debian/merged-usr.js';
 import { buildAccounts, type AccountOrigin } from '../effects/accounts.js';
 import { alternatives } from '../effects/alternatives.js';
 import { auditScripts, type AuditFinding } from '../effects/audit.js';
-import { baseLayout } from '../effects/base-layout.js';
+import { baseLayout, redirectBasePath } from '../effects/base-layout.js';
 import { caCertificates } from '../effects/ca-certificates.js';
 import { fileOverrides, type FileOverride } from '../effects/file-overrides.js';
 import { nsswitch } from '../effects/nsswitch.js';
+import { osRelease } from '../effects/os-release.js';
 import { timezone } from '../effects/timezone.js';
 import type { EffectContext, FileOwner, GeneratedEntry, ImagePath, PackageView } from '../effects/types.js';
 import { ANNOTATION, MEDIA, jsonBlob, platformOf, rfc3339, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../image/oci.js';
@@ -41,7 +43,7 @@ import { configureSources } from './sources.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
 
 /** Bump when a layer's bytes would change for the same inputs: the layer cache key includes it. */
-export const LAYER_FORMAT = 1;
+export const LAYER_FORMAT = 2; // 2: status.d md5sums of merged-/usr files; Replaces inside one layer
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -82,6 +84,8 @@ export interface PlatformReport {
   accounts: AccountOrigin[];
   audit: AuditFinding[];
   warnings: string[];
+  /** Each package's licences from its copyright file (SBOM input; absent: no copyright file). */
+  licenses: Record<string, CopyrightLicenses | undefined>;
 }
 
 export interface BuildResult {
@@ -134,7 +138,19 @@ function viewOf(f: PackageFacts, kept: PathFact[]): PackageView {
   };
 }
 
-function generatedItems(entries: GeneratedEntry[], mtime: number): LayerItem[] {
+interface DirectoryMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The entries of a generated layer, sorted, with their parents. A parent the layer does not
+ * declare takes the metadata the image already gives that directory (`existing`: the base
+ * layout's /tmp and /root, a package's own directories), else 0755 root: a later layer's
+ * directory entry replaces the earlier one's mode and owner when the image is unpacked.
+ */
+function generatedItems(entries: GeneratedEntry[], mtime: number, existing: Map<string, DirectoryMeta> = new Map()): LayerItem[] {
   const items = new Map<string, LayerItem>();
   for (const e of entries) {
     const item: LayerItem = { entry: { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.content?.length ?? 0, mtime } };
@@ -150,17 +166,25 @@ function generatedItems(entries: GeneratedEntry[], mtime: number): LayerItem[] {
   }
   for (const path of [...items.keys()]) {
     for (const parent of parentDirs(path)) {
-      if (!items.has(parent)) items.set(parent, { entry: { path: parent, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime } });
+      if (items.has(parent)) continue;
+      const m = existing.get(parent);
+      items.set(parent, { entry: { path: parent, type: 'directory', mode: m?.mode ?? 0o755, uid: m?.uid ?? 0, gid: m?.gid ?? 0, size: 0, mtime } });
     }
   }
   return [...items.values()].sort((a, b) => comparePathBytes(a.entry.path, b.entry.path));
 }
 
+/**
+ * The spec's paths as image entries, canonical like package paths: merged /usr (/bin/x is
+ * usr/bin/x) and the base layout's redirects (/var/run/x is run/x), so that a spec path never
+ * turns a base-layout symlink such as /bin into a directory.
+ */
 function specPathEntries(spec: Spec): GeneratedEntry[] {
   return spec.paths.map((p) => {
-    if (p.type === 'directory') return { path: p.path.slice(1), type: 'directory', mode: p.mode, uid: p.uid, gid: p.gid };
-    if (p.type === 'symlink') return { path: p.path.slice(1), type: 'symlink', mode: 0o777, uid: p.uid, gid: p.gid, linkname: p.target! };
-    return { path: p.path.slice(1), type: 'file', mode: p.mode, uid: p.uid, gid: p.gid, content: Buffer.from(p.content ?? '') };
+    const path = redirectBasePath(mergeUsr(p.path.slice(1)));
+    if (p.type === 'directory') return { path, type: 'directory', mode: p.mode, uid: p.uid, gid: p.gid };
+    if (p.type === 'symlink') return { path, type: 'symlink', mode: 0o777, uid: p.uid, gid: p.gid, linkname: p.target! };
+    return { path, type: 'file', mode: p.mode, uid: p.uid, gid: p.gid, content: Buffer.from(p.content ?? '') };
   });
 }
 
@@ -196,6 +220,26 @@ function layerKey(packages: PackageFacts[], lockPkgs: LockedPackage[], profile: 
       ),
     }),
   );
+}
+
+/**
+ * Each package's licences, from /usr/share/doc/<package>/copyright; a package whose doc
+ * directory is a symlink to another's (libgcc-s1 → gcc-12-base) takes that one's.
+ */
+export function packageLicenses(facts: PackageFacts[]): Record<string, CopyrightLicenses | undefined> {
+  const texts = new Map<string, string>();
+  for (const f of facts) for (const [path, b64] of Object.entries(f.extracted)) if (path.endsWith('/copyright')) texts.set(path, b64);
+  const out: Record<string, CopyrightLicenses | undefined> = {};
+  for (const f of facts) {
+    let path = `usr/share/doc/${f.name}/copyright`;
+    if (!texts.has(path)) {
+      const link = f.paths.find((p) => p.path === `usr/share/doc/${f.name}` && p.type === 'symlink')?.linkname;
+      if (link !== undefined) path = `usr/share/doc/${link.replace(/^.*\//, '')}/copyright`;
+    }
+    const b64 = texts.get(path);
+    out[f.name] = b64 === undefined ? undefined : parseCopyrightLicenses(Buffer.from(b64, 'base64').toString('utf8'));
+  }
+  return out;
 }
 
 /** Fetches the .debs of one closure and returns every package's facts (cached or scanned). */
@@ -344,16 +388,45 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
 
         // Base layout and effects.
         const base = await writeLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline);
-        const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx)];
+        const main = lock.suites[0];
+        const release = main === undefined ? undefined : { origin: main.origin, codename: main.codename, version: main.version };
+        const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx), osRelease(ctx, release)];
         for (const r of effectResults) warnings.push(...r.warnings);
-        const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specPathEntries(spec)];
-        for (const e of specPathEntries(spec)) {
+        const specEntries = specPathEntries(spec);
+        const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specEntries];
+        const generated = new Map(effectEntries.map((e) => [e.path, e]));
+        for (const e of specEntries) {
           const existing = paths.get(e.path);
           if (existing !== undefined && existing.type !== e.type && !(existing.type === 'directory' && e.type === 'directory')) {
             throw new StrataError('SPEC_INVALID', `paths: /${e.path} is a ${e.type} in the spec but ${existing.package} ships it as a ${existing.type}`);
           }
+          // Below a symlink or a file, the layer would replace it with a directory.
+          for (const parent of parentDirs(e.path)) {
+            const shipped = paths.get(parent);
+            const made = generated.get(parent);
+            const what = shipped !== undefined && shipped.type !== 'directory' ? `${shipped.package} ships it as a ${shipped.type}` : made !== undefined && made.type !== 'directory' ? `the image makes it a ${made.type}` : undefined;
+            if (what !== undefined) {
+              throw new StrataError('SPEC_INVALID', `paths: /${e.path} is below /${parent}, and ${what}`, {
+                detail: { path: `/${e.path}`, parent: `/${parent}` },
+                hint: 'declare the path where the link points, or somewhere else',
+              });
+            }
+          }
         }
-        const effects = await writeLayer(generatedItems(effectEntries, epoch), opts.cache, inline);
+        // Directories as the layers below leave them: the base layout, then each package's own
+        // (the first package in closure order, as for `paths`), with its stat overrides.
+        const directories = new Map<string, DirectoryMeta>();
+        for (const e of baseLayout(arch)) if (e.type === 'directory') directories.set(e.path, e);
+        const packageDirs = new Set<string>();
+        for (const f of ordered) {
+          for (const p of kept.get(f.name)!) {
+            if (p.type !== 'directory' || packageDirs.has(p.path)) continue;
+            packageDirs.add(p.path);
+            const o = overrides.get(f.name)!.get(p.path);
+            directories.set(p.path, { mode: o?.mode ?? p.mode, uid: o?.uid ?? p.uid, gid: o?.gid ?? p.gid });
+          }
+        }
+        const effects = await writeLayer(generatedItems(effectEntries, epoch, directories), opts.cache, inline);
 
         // Every file must belong to a declared account.
         const uids = new Set(accounts.users.map((u) => u.uid));
@@ -418,7 +491,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const audit = ordered.flatMap((f) => auditScripts(f.name, f.scripts));
         const unhandled = audit.filter((a) => a.status === 'unhandled').length;
         if (unhandled > 0) warnings.push(`${unhandled} maintainer-script action${unhandled === 1 ? ' has' : 's have'} no effect handler; run \`strata audit\` to list them`);
-        platforms.push({ architecture: arch, manifestDigest: manifestBlob.descriptor.digest, configDigest: configBlob.descriptor.digest, layers: layerReports, accounts: accounts.origins, audit, warnings });
+        platforms.push({ architecture: arch, manifestDigest: manifestBlob.descriptor.digest, configDigest: configBlob.descriptor.digest, layers: layerReports, accounts: accounts.origins, audit, warnings, licenses: packageLicenses(ordered) });
       } finally {
         for (const s of scanned.values()) await s.store.close();
       }

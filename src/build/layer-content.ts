@@ -8,8 +8,11 @@
 //   not change when only the lock's epoch moves;
 // - owners and modes come from the package (or its stat overrides), never from the host;
 // - a hard link points to the first path of its set in byte order, which holds the content;
-// - entries are sorted by path bytes; one entry per path (the first package of the layer
-//   wins for directories; other duplicates are refused earlier, by the image check).
+// - entries are sorted by path bytes; one entry per path. For a directory the first package
+//   of the layer wins. Other paths are shared only by identical entries or when one package
+//   Replaces the other (the image check refuses the rest and orders the replacer later); the
+//   later package wins, as it would with a layer of its own, so the image does not depend on
+//   how the plan groups packages.
 import type { TarEntry } from '../archive/tar-header.js';
 import { comparePathBytes, parentDirs } from '../debian/merged-usr.js';
 import { dpkgStatus } from '../effects/dpkg-status.js';
@@ -39,7 +42,9 @@ export function packageMtime(facts: PackageFacts, epoch: number): number {
 
 export function layerItems(packages: LayerPackage[], profile: Profile, epoch: number): LayerItem[] {
   const items = new Map<string, LayerItem>();
-  for (const pkg of packages) {
+  /** Which package of the layer (its index) wrote each non-directory entry. */
+  const writer = new Map<string, number>();
+  for (const [index, pkg] of packages.entries()) {
     const { facts } = pkg;
     const mtime = packageMtime(facts, epoch);
     const kept = keptPaths(facts, profile);
@@ -52,10 +57,15 @@ export function layerItems(packages: LayerPackage[], profile: Profile, epoch: nu
       return () => store.read(ref);
     };
     const add = (entry: TarEntry, source?: () => AsyncIterable<Uint8Array>) => {
-      if (items.has(entry.path)) return;
+      const previous = items.get(entry.path);
+      if (previous !== undefined) {
+        const earlierPackage = (writer.get(entry.path) ?? index) < index;
+        if (!earlierPackage || entry.type === 'directory' || previous.entry.type === 'directory') return;
+      }
       const item: LayerItem = { entry };
       if (source !== undefined) item.content = source;
       items.set(entry.path, item);
+      if (entry.type !== 'directory') writer.set(entry.path, index);
     };
     const dir = (path: string) => add({ path, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime });
 

@@ -16,7 +16,7 @@ import { isBaseSymlinkPath, redirectBasePath } from '../effects/base-layout.js';
 import { ContentStore, type ContentRef } from './content-store.js';
 
 /** Bump when the facts format or the path rules change: old cache entries are ignored. */
-export const FACTS_VERSION = 2;
+export const FACTS_VERSION = 3;
 
 export interface PathFact {
   path: string;
@@ -70,7 +70,9 @@ export function isEffectInput(path: string): boolean {
     path === 'usr/share/libc-bin/nsswitch.conf' ||
     /^usr\/share\/ca-certificates\/.+\.crt$/.test(path) ||
     /^usr\/lib\/sysusers\.d\/[^/]+\.conf$/.test(path) ||
-    path === 'etc/ca-certificates.conf'
+    path === 'etc/ca-certificates.conf' ||
+    // Licences for the SBOM (docs/sbom.md).
+    /^usr\/share\/doc\/[^/]+\/copyright$/.test(path)
   );
 }
 

@@ -4,6 +4,13 @@
 //   blobs/sha256/<hex>     downloaded files (InRelease, indexes, .debs), verified before rename
 //   index/<hex>.idx        parsed Packages indexes, keyed by the index's sha256
 //   verified/<hex>.json    InRelease signature results, keyed by InRelease + keyring digests
+//   facts/, layers/        per-package facts and built-layer records (build/)
+//   locks/adhoc/<key>.*    ad-hoc environments (`strata shell git curl`): the generated spec
+//                          (.yaml) and its lock (.lock.json), keyed by the request (env/)
+//   rootfs/layers/<diffid> unpacked layers, one directory per layer DiffID, files read-only
+//   rootfs/envs/<key>      environments assembled from unpacked layers by hard links
+//   rootfs/targets/<key>.json  what a spec and lock, a request or an image resolves to
+//   rootfs/in-use/<key>.<pid>  markers of running sandboxes, which `strata cache gc` spares
 //   tmp/                   private temp files; stale ones are removed by `strata cache gc`
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -62,6 +69,18 @@ export class CacheDir {
     const target = this.blobPath(hex);
     await rename(tempFile, target);
     return target;
+  }
+
+  /** The unpacked tree of the layer whose DiffID (uncompressed sha256) is `diffHex`. */
+  layerTreePath(diffHex: Sha256Hex): string {
+    if (!isSha256Hex(diffHex)) throw new StrataError('INTERNAL', `not a sha256: ${diffHex}`);
+    return join(this.root, 'rootfs', 'layers', diffHex);
+  }
+
+  /** The assembled environment with key `key` (a sha256 of its layers). */
+  envTreePath(key: Sha256Hex): string {
+    if (!isSha256Hex(key)) throw new StrataError('INTERNAL', `not a sha256: ${key}`);
+    return join(this.root, 'rootfs', 'envs', key);
   }
 
   path(...parts: string[]): string {

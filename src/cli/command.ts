@@ -24,6 +24,8 @@ export interface PositionalDef {
 export interface ParsedArgs {
   positionals: string[];
   options: Record<string, string | boolean | string[] | undefined>;
+  /** With `passThrough`: the words after `--`, untouched (undefined when there is no `--`). */
+  rest?: string[];
 }
 
 export interface Command {
@@ -33,6 +35,8 @@ export interface Command {
   positionals: PositionalDef[];
   options: OptionDef[];
   examples: string[];
+  /** Everything after `--` is a command line of its own (COMMAND ARGS…), not parsed as options. */
+  passThrough?: { name: string; description: string };
   run(args: ParsedArgs, out: Output): Promise<number>;
 }
 
@@ -55,7 +59,8 @@ function usageLine(cmd: Command): string {
     const n = p.variadic ? `${p.name}...` : p.name;
     return p.required ? n : `[${n}]`;
   });
-  return `strata ${cmd.name} ${pos.join(' ')}${cmd.options.length > 0 ? ' [options]' : ''}`.replace(/\s+/g, ' ').trim();
+  const rest = cmd.passThrough ? ` [-- ${cmd.passThrough.name}]` : '';
+  return `strata ${cmd.name} ${pos.join(' ')}${cmd.options.length > 0 ? ' [options]' : ''}${rest}`.replace(/\s+/g, ' ').trim();
 }
 
 export function formatHelp(cmd: Command): string {
@@ -64,6 +69,7 @@ export function formatHelp(cmd: Command): string {
   if (cmd.positionals.length > 0) {
     lines.push('Arguments:');
     for (const p of cmd.positionals) lines.push(`  ${p.name.padEnd(24)} ${p.description}`);
+    if (cmd.passThrough) lines.push(`  ${`-- ${cmd.passThrough.name}`.padEnd(24)} ${cmd.passThrough.description}`);
     lines.push('');
   }
   lines.push('Options:');
@@ -75,7 +81,8 @@ export function formatHelp(cmd: Command): string {
     lines.push('', 'Examples:');
     for (const e of cmd.examples) lines.push(`  ${e}`);
   }
-  lines.push('', 'Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible.');
+  if (cmd.passThrough) lines.push('', "Exit codes: the command's own (128 + N when signal N ended it); before it starts: 1 error, 2 usage error, 127 no such command in the environment.");
+  else lines.push('', 'Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible.');
   return `${lines.join('\n')}\n`;
 }
 
@@ -87,6 +94,14 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
     if (o.multiple) def.multiple = true;
     options[o.name] = def;
   }
+  let rest: string[] | undefined;
+  if (cmd.passThrough) {
+    const dd = argv.indexOf('--');
+    if (dd >= 0) {
+      rest = argv.slice(dd + 1);
+      argv = argv.slice(0, dd);
+    }
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -95,7 +110,8 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
     throw new StrataError('USAGE', `${cmd.name}: ${msg}`, { hint: `run \`strata ${cmd.name} --help\`` });
   }
   const values = parsed.values as ParsedArgs['options'];
-  if (values.help === true) return { positionals: parsed.positionals, options: values };
+  const withRest = (a: ParsedArgs): ParsedArgs => (rest === undefined ? a : { ...a, rest });
+  if (values.help === true) return withRest({ positionals: parsed.positionals, options: values });
   const required = cmd.positionals.filter((p) => p.required).length;
   const variadic = cmd.positionals.some((p) => p.variadic);
   if (parsed.positionals.length < required) {
@@ -105,5 +121,5 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
   if (!variadic && parsed.positionals.length > cmd.positionals.length) {
     throw new StrataError('USAGE', `${cmd.name}: unexpected argument ${JSON.stringify(parsed.positionals[cmd.positionals.length])}`, { hint: `usage: ${usageLine(cmd)}` });
   }
-  return { positionals: parsed.positionals, options: values };
+  return withRest({ positionals: parsed.positionals, options: values });
 }

@@ -9,6 +9,7 @@ import { createOutput, reportError } from './output.js';
 const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['lock', 'Resolve a spec into a verified, pinned package closure and write its lockfile.', async () => (await import('./commands/lock.js')).lockCommand],
   ['build', 'Build the image of a spec from its lockfile: bit-for-bit reproducible, no engine, no root, no scripts.', async () => (await import('./commands/build.js')).buildCommand],
+  ['push', 'Push an image (a spec, an OCI layout or an oci-archive) to a registry, with its SBOMs and provenance.', async () => (await import('./commands/push.js')).pushCommand],
   ['plan', "Show how the image's packages are grouped into layers, in order, and why.", async () => (await import('./commands/plan.js')).planCommand],
   ['why', 'Show the dependency paths from the requested packages to PKG, or why PKG was left out.', async () => (await import('./commands/why.js')).whyCommand],
   ['audit', 'List every maintainer-script action of the closure that no effect handles.', async () => (await import('./commands/audit.js')).auditCommand],
@@ -16,6 +17,9 @@ const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['vendor', 'Copy every locked .deb into DIR (pool layout), usable as a source.fallbacks entry.', async () => (await import('./commands/vendor.js')).vendorCommand],
   ['verify', 'Rebuild the image under perturbations (or check a given image) and compare every level; explain any difference.', async () => (await import('./commands/verify.js')).verifyCommand],
   ['diff', 'Explain the differences between two images or lockfiles: packages, layers, files, config, and their causes.', async () => (await import('./commands/diff.js')).diffCommand],
+  ['shell', 'Start a shell in an environment of exactly the locked packages, in the current directory, unprivileged.', async () => (await import('./commands/shell.js')).shellCommand],
+  ['run', "Run one command in a spec's or image's environment, with the image's user, env, workdir and entrypoint.", async () => (await import('./commands/run.js')).runCommand],
+  ['cache', 'Show (ls, du) and free (gc) the cache: downloads, unpacked layers and environments.', async () => (await import('./commands/cache.js')).cacheCommand],
 ];
 
 export async function loadCommands(): Promise<Command[]> {
@@ -33,7 +37,7 @@ function topHelp(): string {
     ...LOADERS.map(([name, summary]) => `  ${name.padEnd(width)} ${summary}`),
     '',
     'Run `strata COMMAND --help` for the arguments and options of a command.',
-    'Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible.',
+    "Exit codes: 0 ok, 1 error, 2 usage error, 3 not reproducible; shell and run exit with the command's code (127: not in the environment).",
     'Environment: NO_COLOR disables colour; STRATA_CACHE_DIR sets the cache.',
     '',
   ].join('\n');
@@ -48,7 +52,8 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
+  const dd = argv.indexOf('--');
+  const json = (dd < 0 ? argv : argv.slice(0, dd)).includes('--json');
   const out = createOutput(json);
   try {
     const [name, ...rest] = argv;

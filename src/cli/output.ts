@@ -27,6 +27,8 @@ export function exitCodeFor(code: ErrorCode): number {
       return 2;
     case 'NOT_REPRODUCIBLE':
       return 3;
+    case 'COMMAND_NOT_FOUND':
+      return 127; // what a shell returns for a command it cannot find
     default:
       return 1;
   }

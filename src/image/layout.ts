@@ -21,6 +21,9 @@ export interface BuiltImage {
   blobs: Map<string, BlobSource>;
   /** For docker-archive: per platform, the manifest and config. */
   platforms: Array<{ manifest: ImageManifest; config: ImageConfig; configDigest: string }>;
+  /** Artifact manifests (SBOMs, provenance) whose subject is root or one of its manifests;
+   * their blobs are in `blobs`. Listed in index.json without a tag, as image-layout 1.1 allows. */
+  referrers?: Descriptor[];
 }
 
 function hexOf(digest: string): string {
@@ -35,7 +38,7 @@ export function topIndex(image: BuiltImage, tag: string): Buffer {
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: MEDIA.index,
-    manifests: [{ ...image.root, annotations: { ...(image.root.annotations ?? {}), [ANNOTATION.refName]: tag } }],
+    manifests: [{ ...image.root, annotations: { ...(image.root.annotations ?? {}), [ANNOTATION.refName]: tag } }, ...(image.referrers ?? [])],
   };
   return Buffer.from(canonicalJson(index));
 }

@@ -38,6 +38,8 @@ export interface Descriptor {
   size: number;
   annotations?: Record<string, string>;
   platform?: Platform;
+  /** Of an artifact manifest, in index.json and referrers lists. */
+  artifactType?: string;
 }
 
 export interface ImageConfig {

@@ -25,10 +25,12 @@ test('references: transports, PATH:TAG split only where PATH exists, registry re
   assert.equal(looksLikeRegistryReference('plain'), false);
 });
 
-test('openImage: a missing path, a directory that is no layout, a registry reference', async (t) => {
+test('openImage: a missing path, a directory that is no layout; a registry reached only as the client allows', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-ref-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await assert.rejects(openImage(join(dir, 'none')), (e) => isStrataError(e, 'IMAGE_NOT_FOUND'));
   await assert.rejects(openImage(dir), (e) => isStrataError(e, 'IMAGE_INVALID') && /not an OCI image layout/.test(e.message));
-  await assert.rejects(openImage('docker://registry.example/x:1'), (e) => isStrataError(e, 'USAGE') && /not supported yet/.test(e.message) && /skopeo copy/.test(e.hint ?? ''));
+  // Registry references go to the registry client: plain HTTP is refused for a non-loopback host
+  // before anything is sent.
+  await assert.rejects(openImage('docker://registry.example/x:1', { registry: { insecure: true } }), (e) => isStrataError(e, 'USAGE') && /only allowed for a registry on a loopback address/.test(e.message));
 });

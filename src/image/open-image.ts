@@ -3,11 +3,12 @@
 // skopeo's transports:
 //   oci:DIR[:TAG]   oci-archive:FILE[:TAG]   docker-archive:FILE[:REPO:TAG]   docker://REF
 // and a bare PATH[:TAG] is a local layout or archive, sniffed. Registry references
-// (docker://…, or host/name:tag that names no local file) go through openRegistryImage, which
-// the registry client will implement; until then it is a clear usage error.
+// (docker://…, or host/name:tag that names no local file) go through openRegistryImage: the
+// registry client (remote/) pulls the image, checked blob by blob, and it is read as a layout.
 import { StrataError } from '../errors.js';
 import type { OpenedImage } from './image-reader.js';
 import { localPathExists, openLocalImage, type LocalFormat, type LocalImageRef } from './layout-reader.js';
+import type { RemoteOptions } from './remote/index.js';
 
 export type ImageRef = ({ kind: 'local' } & LocalImageRef) | { kind: 'registry'; reference: string };
 
@@ -39,20 +40,21 @@ export async function parseImageRef(text: string): Promise<ImageRef> {
   return { kind: 'local', path: text };
 }
 
-/**
- * The registry seam: opens an image in a registry. The registry client (src/image/remote/)
- * plugs in here; until then registry references are refused with what to do instead.
- */
-export async function openRegistryImage(reference: string): Promise<OpenedImage> {
-  throw new StrataError('USAGE', `${reference} is a registry reference, and reading images from registries is not supported yet`, {
-    hint: `copy it to a layout first: skopeo copy docker://${reference} oci:DIR:latest, then pass DIR`,
-  });
+/** The registry seam: opens an image in a registry through the registry client (remote/). */
+export async function openRegistryImage(reference: string, options: RemoteOptions = {}): Promise<OpenedImage> {
+  const { openRemoteImage } = await import('./remote/open.js');
+  return openRemoteImage(reference, options);
 }
 
-/** Opens what a reference names: a layout, an archive or (later) a registry image. */
-export async function openImage(text: string): Promise<OpenedImage> {
+export interface OpenImageOptions {
+  /** How to reach registries: --insecure (loopback only), --ca-cert, credentials. */
+  registry?: RemoteOptions;
+}
+
+/** Opens what a reference names: a layout, an archive or a registry image. */
+export async function openImage(text: string, options: OpenImageOptions = {}): Promise<OpenedImage> {
   const ref = await parseImageRef(text);
-  if (ref.kind === 'registry') return openRegistryImage(ref.reference);
+  if (ref.kind === 'registry') return openRegistryImage(ref.reference, options.registry);
   const { kind: _kind, ...local } = ref;
   const image = await openLocalImage(local);
   if (image === undefined) {

@@ -2,7 +2,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import { parseSpec, specTextSha256 } from './parse-spec.js';
 import type { LoadedSpec } from './spec.js';
 
 export async function loadSpec(path: string): Promise<LoadedSpec> {
@@ -18,6 +17,8 @@ export async function loadSpec(path: string): Promise<LoadedSpec> {
     if (code === 'EISDIR') throw new StrataError('SPEC_NOT_FOUND', `${path} is a directory, not a spec file`);
     throw new StrataError('IO_ERROR', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
+  // Loaded here, not at the top: commands that only locate a spec's lockfile skip the YAML parser.
+  const { parseSpec, specTextSha256 } = await import('./parse-spec.js');
   return { spec: parseSpec(text, path), path: abs, textSha256: specTextSha256(text) };
 }
 

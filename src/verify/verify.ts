@@ -21,6 +21,7 @@ import type { LoadedSpec } from '../spec/spec.js';
 import { fetchDebs, lockedPackages } from '../build/fetch-debs.js';
 import { configureSources } from '../build/sources.js';
 import { openImage } from '../image/open-image.js';
+import type { RemoteOptions } from '../image/remote/index.js';
 import { openLocalImage } from '../image/layout-reader.js';
 import type { OpenedImage } from '../image/image-reader.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
@@ -44,6 +45,8 @@ export interface VerifyOptions {
   vary: Perturbation[];
   /** An image reference to check against the control rebuild. */
   against?: string;
+  /** How to reach a registry named by `against`. */
+  registry?: RemoteOptions;
   architectures?: string[];
   /** Keep the rebuilds' work directory (for inspection). */
   keep?: boolean;
@@ -270,7 +273,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     // 3. --against: the given image versus the control rebuild.
     let against: VerifyReport['against'];
     if (opts.against !== undefined) {
-      const given = await openImage(opts.against);
+      const given = await openImage(opts.against, opts.registry !== undefined ? { registry: opts.registry } : {});
       opened.push(given);
       opts.onProgress?.({ phase: 'compare', name: given.label });
       const cmp = await compareImages(control.image, given);

@@ -1,15 +1,15 @@
 // Generates a small, real, signed Debian archive for hermetic tests: pool/ with .debs made by
 // make-deb, dists/SUITE/main/binary-ARCH/Packages{,.gz,.xz} with by-hash copies, a Release
 // listing their SHA256, and InRelease clearsigned with the committed test key at a fixed
-// date (Ed25519 signatures are deterministic, so the whole archive is byte-stable).
+// date (Ed25519 signatures are deterministic once openpgp.js's random salt notation is off,
+// so the whole archive is byte-stable).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
-import { controlStanza, makeDeb, type FixturePackage } from './make-deb.js';
+import { controlStanza, gzip9, makeDeb, type FixturePackage } from './make-deb.js';
 
 export const KEYS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'keys');
 
@@ -22,6 +22,9 @@ export interface SuiteFixture {
   validUntil?: string;
   signWith?: 'archive' | 'stranger';
   acquireByHash?: boolean;
+  /** Which Packages files to publish (default all three). Without xz the archive's bytes do not
+   * depend on the host's xz version: golden digests use ['plain', 'gz']. */
+  indexes?: Array<'plain' | 'gz' | 'xz'>;
 }
 
 export interface BuiltArchive {
@@ -45,7 +48,9 @@ export async function signClearText(text: string, key: 'archive' | 'stranger', d
   const armored = await readFile(join(KEYS_DIR, `${key}.private.asc`), 'utf8');
   const privateKey = await openpgp.readPrivateKey({ armoredKey: armored });
   const message = await openpgp.createCleartextMessage({ text });
-  return openpgp.sign({ message, signingKeys: privateKey, date, format: 'armored' }) as Promise<string>;
+  // openpgp.js salts v4 signatures with a random notation by default; without it an Ed25519
+  // signature is a function of the key, the text and the date, so the archive is byte-stable.
+  return openpgp.sign({ message, signingKeys: privateKey, date, format: 'armored', config: { nonDeterministicSignaturesViaNotation: false } }) as Promise<string>;
 }
 
 export async function buildSuite(root: string, fixture: SuiteFixture, debs: BuiltArchive['debs']): Promise<void> {
@@ -67,13 +72,15 @@ export async function buildSuite(root: string, fixture: SuiteFixture, debs: Buil
   for (const a of archs) {
     const text = Buffer.from(stanzas.get(a)!.join('\n'));
     const dir = `main/binary-${a}`;
-    const xz = spawnSync('xz', ['-c', '-6', '--threads=1'], { input: text });
-    if (xz.status !== 0) throw new Error('xz is needed to build the fixture archive');
-    const files: Array<[string, Buffer]> = [
-      [`${dir}/Packages`, text],
-      [`${dir}/Packages.gz`, gzipSync(text, { level: 9 })],
-      [`${dir}/Packages.xz`, xz.stdout],
-    ];
+    const wanted = fixture.indexes ?? ['plain', 'gz', 'xz'];
+    const files: Array<[string, Buffer]> = [];
+    if (wanted.includes('plain')) files.push([`${dir}/Packages`, text]);
+    if (wanted.includes('gz')) files.push([`${dir}/Packages.gz`, gzip9(text)]);
+    if (wanted.includes('xz')) {
+      const xz = spawnSync('xz', ['-c', '-6', '--threads=1'], { input: text });
+      if (xz.status !== 0) throw new Error('xz is needed to build the fixture archive');
+      files.push([`${dir}/Packages.xz`, xz.stdout]);
+    }
     for (const [name, body] of files) {
       await mkdir(dirname(join(dist, name)), { recursive: true });
       await writeFile(join(dist, name), body);

@@ -1,13 +1,40 @@
 // Builds real .deb files for the hermetic test archive with strata's own tar and ar writers:
 // `debian-binary`, `control.tar.gz` (control, md5sums, maintainer scripts), and `data.tar`
-// compressed with gzip (node:zlib), xz or zstd (the host's tools) or not at all. The output
-// is byte-for-byte deterministic for a given description, so golden digests can rest on it.
+// compressed with gzip (pako: pure JS, so the bytes do not depend on the zlib Node was built
+// with; they equal node:zlib's level-9 output today), xz or zstd (the host's tools) or not at
+// all. The output is byte-for-byte deterministic for a given description, so golden digests
+// can rest on it (the xz and zstd members depend on the host tool's version: golden images
+// use gzip-only packages).
+//
+// Hostile and broken packages for the bad-input tests: `rawData` writes data.tar entries
+// exactly as given (any path string, device nodes: no normalisation, no parents added),
+// `mangleData` changes the uncompressed data.tar (e.g. truncates it) before compression and
+// `mangleCompressedData` the compressed member.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gzip } from 'pako';
 import { writeAr } from '../../src/archive/ar.js';
 import { tarToBuffer } from '../../src/archive/tar-writer.js';
-import type { TarEntry } from '../../src/archive/tar-header.js';
+import { encodeHeader, END_OF_ARCHIVE, padding, type TarEntry } from '../../src/archive/tar-header.js';
+
+/** gzip at level 9 with mtime 0 and OS 3: the bytes node:zlib's gzipSync(data, {level: 9}) writes. */
+export function gzip9(data: Uint8Array): Buffer {
+  return Buffer.from(gzip(data, { level: 9 }));
+}
+
+/** A tar written entry by entry with the header codec only: no refusals (device nodes, any path). */
+export function rawTar(entries: Array<{ entry: TarEntry; content?: Buffer }>): Buffer {
+  const parts: Buffer[] = [];
+  for (const { entry, content } of entries) {
+    parts.push(encodeHeader(entry));
+    if (entry.type === 'file') {
+      const c = content ?? Buffer.alloc(0);
+      parts.push(c, Buffer.alloc(padding(c.length)));
+    }
+  }
+  parts.push(END_OF_ARCHIVE);
+  return Buffer.concat(parts);
+}
 
 export interface FixtureFile {
   /** Absolute path in the package, e.g. /usr/bin/fixapp. */
@@ -20,6 +47,10 @@ export interface FixtureFile {
   uid?: number;
   gid?: number;
   xattrs?: Record<string, Buffer>;
+  /** Default FIXTURE_MTIME. */
+  mtime?: number;
+  /** A device node or FIFO (Debian packages may ship them; images never hold them). */
+  special?: 'char' | 'block' | 'fifo';
 }
 
 export interface FixturePackage {
@@ -45,6 +76,12 @@ export interface FixturePackage {
   compression?: 'gzip' | 'xz' | 'zstd' | 'none';
   /** Write data.tar paths without the leading "./" (some third-party .debs do). */
   bareDataPaths?: boolean;
+  /** data.tar entries written verbatim, instead of `files` (hostile packages). */
+  rawData?: Array<{ entry: TarEntry; content?: Buffer }>;
+  /** Changes the uncompressed data.tar before compression (broken packages). */
+  mangleData?: (tar: Buffer) => Buffer;
+  /** Changes the compressed data.tar member (broken packages). */
+  mangleCompressedData?: (member: Buffer) => Buffer;
 }
 
 export const FIXTURE_MTIME = 1640995200; // 2022-01-01T00:00:00Z
@@ -77,7 +114,7 @@ function parents(path: string): string[] {
 function compress(data: Buffer, how: FixturePackage['compression']): { suffix: string; bytes: Buffer } {
   switch (how ?? 'gzip') {
     case 'gzip':
-      return { suffix: '.gz', bytes: gzipSync(data, { level: 9 }) };
+      return { suffix: '.gz', bytes: gzip9(data) };
     case 'none':
       return { suffix: '', bytes: data };
     case 'xz': {
@@ -113,12 +150,16 @@ export async function makeDeb(p: FixturePackage): Promise<BuiltDeb> {
   const explicitDirs = new Map(files.filter((f) => f.directory).map((f) => [f.path, f]));
   all.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   let bytes = 0;
+  let special = false;
   const md5: string[] = [];
   for (const f0 of all) {
     const f = explicitDirs.get(f0.path) ?? f0;
     const path = `${prefix}${f.path}`.replace(/^\//, '');
-    const base = { path, uid: f.uid ?? 0, gid: f.gid ?? 0, mtime: FIXTURE_MTIME, size: 0 };
-    if (f.directory) {
+    const base = { path, uid: f.uid ?? 0, gid: f.gid ?? 0, mtime: f.mtime ?? FIXTURE_MTIME, size: 0 };
+    if (f.special !== undefined) {
+      special = true;
+      entries.push({ entry: { ...base, type: f.special, mode: f.mode ?? 0o644 } });
+    } else if (f.directory) {
       entries.push({ entry: { ...base, type: 'directory', mode: f.mode ?? 0o755 } });
     } else if (f.symlink !== undefined) {
       entries.push({ entry: { ...base, type: 'symlink', mode: 0o777, linkname: f.symlink } });
@@ -133,7 +174,9 @@ export async function makeDeb(p: FixturePackage): Promise<BuiltDeb> {
       md5.push(`${createHash('md5').update(content).digest('hex')}  ${f.path.replace(/^\//, '')}`);
     }
   }
-  const data = await tarToBuffer(entries);
+  let data = p.rawData !== undefined ? rawTar(p.rawData) : special ? rawTar(entries) : await tarToBuffer(entries);
+  if (p.rawData !== undefined) for (const { content } of p.rawData) bytes += content?.length ?? 0;
+  if (p.mangleData !== undefined) data = p.mangleData(data);
   const installedSize = Math.max(1, Math.ceil(bytes / 1024));
   const control = controlStanza(p, installedSize);
   const controlEntries: Array<{ entry: TarEntry; content?: Buffer }> = [
@@ -148,8 +191,9 @@ export async function makeDeb(p: FixturePackage): Promise<BuiltDeb> {
     const content = Buffer.from(body);
     controlEntries.push({ entry: { path: `./${name}`, type: 'file', mode, uid: 0, gid: 0, size: content.length, mtime: FIXTURE_MTIME }, content });
   }
-  const controlTar = gzipSync(await tarToBuffer(controlEntries), { level: 9 });
+  const controlTar = gzip9(await tarToBuffer(controlEntries));
   const dataTar = compress(data, p.compression);
+  if (p.mangleCompressedData !== undefined) dataTar.bytes = p.mangleCompressedData(dataTar.bytes);
   const deb = writeAr([
     { name: 'debian-binary', data: Buffer.from('2.0\n') },
     { name: 'control.tar.gz', data: controlTar },

@@ -1,31 +1,25 @@
 // Owns `strata build`: the image of a spec and its lockfile, written as an OCI layout
 // directory (default), an oci-archive or a docker-archive.
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { StrataError } from '../../errors.js';
-import { buildImage } from '../../build/build.js';
+import { attachEvidence, buildEvidence } from '../../build/attestations.js';
 import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../../image/layout.js';
+import { parseReference, pushImage } from '../../image/remote/index.js';
 import { CACHE_OPTION, JSON_OPTION, LOCKFILE_OPTION, type Command } from '../command.js';
-import { loadSpecAndLock, openCacheFromArgs } from '../context.js';
 import { formatBytes } from '../output.js';
+import { BUILDER_ID_OPTION, buildFromSpec, specName, evidenceOptions, evidencePath, printPush, pushProgress, pushSummary, writeEvidenceFiles } from '../image-source.js';
+import { REMOTE_OPTIONS, remoteOptionsFromArgs } from '../remote-options.js';
 
 const FORMATS = ['oci', 'oci-archive', 'docker-archive'] as const;
 type Format = (typeof FORMATS)[number];
 
-export function specName(specPath: string): string {
-  return basename(specPath).replace(/\.(ya?ml|json)$/, '');
-}
 
 function defaultOutput(specPath: string, format: Format): string {
   const name = specName(specPath);
   return format === 'oci' ? `${name}.oci` : `${name}.${format === 'oci-archive' ? 'oci' : 'docker'}.tar`;
 }
 
-function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^[0-9]+$/.test(v)) throw new StrataError('USAGE', `SOURCE_DATE_EPOCH is ${JSON.stringify(v)}, not a number of seconds`);
-  return Number(v);
-}
+export { specName };
 
 export const buildCommand: Command = {
   name: 'build',
@@ -42,11 +36,15 @@ export const buildCommand: Command = {
     { name: 'tag', type: 'string', value: 'TAG', description: 'the tag inside the layout or archive (default: latest)' },
     { name: 'arch', type: 'string', multiple: true, value: 'ARCH', description: 'only these architectures of the lock (repeatable)' },
     { name: 'workers', type: 'string', value: 'N', description: 'compression threads (default: the core count; the bytes do not depend on it)' },
+    { name: 'sbom', type: 'boolean', description: 'also write SPDX and CycloneDX SBOMs and the provenance beside the output, and attach them to the layout' },
+    { name: 'push', type: 'string', value: 'REF', description: 'also push the image, with its SBOMs and provenance, to REF (see strata push)' },
+    BUILDER_ID_OPTION,
+    ...REMOTE_OPTIONS,
     LOCKFILE_OPTION,
     CACHE_OPTION,
     JSON_OPTION,
   ],
-  examples: ['strata build examples/redis.yaml', 'strata build examples/redis.yaml --format docker-archive -o redis.tar && podman load -i redis.tar', 'skopeo copy oci:redis.oci:latest docker://127.0.0.1:5000/redis:latest'],
+  examples: ['strata build examples/redis.yaml', 'strata build examples/redis.yaml --sbom', 'strata build examples/redis.yaml --push ghcr.io/org/redis:7', 'strata build examples/redis.yaml --format docker-archive -o redis.tar && podman load -i redis.tar', 'skopeo copy oci:redis.oci:latest docker://127.0.0.1:5000/redis:latest'],
   async run(args, out) {
     const [specPath] = args.positionals as [string];
     const format = (args.options.format as string | undefined) ?? 'oci';
@@ -55,26 +53,19 @@ export const buildCommand: Command = {
     }
     const tag = (args.options.tag as string | undefined) ?? 'latest';
     if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(tag)) throw new StrataError('USAGE', `build: --tag ${JSON.stringify(tag)} is not a valid tag`);
-    let workers: number | undefined;
-    if (args.options.workers !== undefined) {
-      workers = Number(args.options.workers);
-      if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new StrataError('USAGE', 'build: --workers must be an integer from 0 to 64');
-    }
     const output = resolve((args.options.output as string | undefined) ?? defaultOutput(specPath, format as Format));
-    const { loaded, lock } = await loadSpecAndLock(args, specPath);
-    const cache = await openCacheFromArgs(args);
-    const opts: Parameters<typeof buildImage>[2] = {
-      cache,
-      onProgress: (p) => out.progress(p.phase === 'layer' ? `layers ${p.done}/${p.total} ${p.name}${p.cached ? ' (cached)' : ''}` : `${p.phase} ${p.done}/${p.total} ${p.name}`),
-    };
-    if (workers !== undefined) opts.workers = workers;
-    const archs = args.options.arch as string[] | undefined;
-    if (archs !== undefined) opts.architectures = archs;
-    const epoch = sourceDateEpoch();
-    if (epoch !== undefined) opts.sourceDateEpoch = epoch;
-    const result = await buildImage(loaded, lock, opts);
-    if (format === 'oci') await writeOciLayout(output, result.image, tag);
-    else if (format === 'oci-archive') await writeOciArchive(output, result.image, tag, result.epoch);
+    const pushRef = args.options.push as string | undefined;
+    const remote = pushRef !== undefined ? await remoteOptionsFromArgs(args) : undefined;
+    if (pushRef !== undefined) parseReference(pushRef, null);
+    const { lock, result } = await buildFromSpec(args, out, specPath);
+    let image = result.image;
+    const evidence = args.options.sbom === true || pushRef !== undefined ? buildEvidence(lock, result, evidenceOptions(args, specPath)) : [];
+    if (args.options.sbom === true) {
+      if (format !== 'docker-archive') image = attachEvidence(image, evidence);
+      await writeEvidenceFiles(output, specName(specPath), evidence, result.platforms.length > 1);
+    }
+    if (format === 'oci') await writeOciLayout(output, image, tag);
+    else if (format === 'oci-archive') await writeOciArchive(output, image, tag, result.epoch);
     else await writeDockerArchive(output, result.image, `strata/${specName(specPath)}:${tag}`, result.epoch);
     out.progressDone();
     for (const p of result.platforms) for (const w of p.warnings) out.warn(`${p.architecture}: ${w}`);
@@ -87,8 +78,14 @@ export const buildCommand: Command = {
       uncompressedBytes: p.layers.reduce((n, l) => n + l.uncompressedSize, 0),
       warnings: p.warnings,
     }));
+    let pushed: Awaited<ReturnType<typeof pushImage>> | undefined;
+    if (pushRef !== undefined) {
+      pushed = await pushImage(pushRef, attachEvidence(result.image, evidence), { ...remote!, onProgress: pushProgress(out) });
+      out.progressDone();
+    }
+    const sbomFiles = args.options.sbom === true ? evidence.map((d) => evidencePath(output, specName(specPath), d, result.platforms.length > 1)) : undefined;
     if (out.json) {
-      out.data({ digest: result.digest, output, format, tag, epoch: result.epoch, lockDigest: result.lockDigest, platforms: summary });
+      out.data({ digest: result.digest, output, format, tag, epoch: result.epoch, lockDigest: result.lockDigest, platforms: summary, ...(sbomFiles ? { sbom: sbomFiles } : {}), ...(pushed ? { push: pushSummary(pushed) } : {}) });
       return 0;
     }
     out.line(`${out.bold(result.digest)}`);
@@ -97,6 +94,8 @@ export const buildCommand: Command = {
       const cached = s.layers.filter((l) => l.cached).length;
       out.line(`  ${s.architecture}: ${s.layers.length} layers (${cached} from cache), ${formatBytes(s.compressedBytes)} compressed, ${formatBytes(s.uncompressedBytes)} unpacked`);
     }
+    for (const f of sbomFiles ?? []) out.line(`  evidence: ${f}`);
+    if (pushed !== undefined) printPush(out, pushed);
     return 0;
   },
 };

@@ -1,5 +1,5 @@
-// Owns `strata diff A B`: two images (OCI layouts, oci-archives, docker-archives; registry
-// references once the registry client plugs into openImage) or lockfiles, or one of each.
+// Owns `strata diff A B`: two images (OCI layouts, oci-archives, docker-archives, registry
+// references) or lockfiles, or one of each.
 // Prints the packages, layers, files and config that differ and the cause of each; --json
 // prints the whole diff. Exit 0 whether or not they differ (it is a report, not a check).
 import { readFile } from 'node:fs/promises';
@@ -11,8 +11,10 @@ import { describeChange } from '../../verify/packages.js';
 import { JSON_OPTION, type Command } from '../command.js';
 import { formatBytes, type Output } from '../output.js';
 import { printDifferences } from '../print-differences.js';
+import { REMOTE_OPTIONS, remoteOptionsFromArgs } from '../remote-options.js';
+import type { RemoteOptions } from '../../image/remote/index.js';
 
-async function openSide(ref: string): Promise<DiffSide> {
+async function openSide(ref: string, registry: RemoteOptions): Promise<DiffSide> {
   if (/\.json$/.test(ref)) {
     let text: string;
     try {
@@ -23,7 +25,7 @@ async function openSide(ref: string): Promise<DiffSide> {
     const lock = parseLockfile(text, ref);
     return { kind: 'lockfile', lock, label: `lockfile ${ref}`, digest: `sha256:${lockfileDigest(lock)}` };
   }
-  return { kind: 'image', image: await openImage(ref) };
+  return { kind: 'image', image: await openImage(ref, { registry }) };
 }
 
 const SIGN: Record<FileChange['kind'], string> = { added: '+', removed: '-', changed: '~' };
@@ -81,7 +83,8 @@ export const diffCommand: Command = {
   summary: 'Explain the differences between two images or lockfiles: packages, layers, files, config, and their causes.',
   description: [
     'A and B are each an image (an OCI layout directory, an oci-archive or a docker-archive, optionally PATH:TAG,',
-    'or oci:DIR:TAG, oci-archive:FILE:TAG, docker-archive:FILE) or a lockfile (*.json). Two lockfiles compare',
+    'or oci:DIR:TAG, oci-archive:FILE:TAG, docker-archive:FILE; or a registry reference, docker://REF or',
+    'HOST/NAME:TAG, pulled and checked first) or a lockfile (*.json). Two lockfiles compare',
     'their packages and suites; an image and a lockfile compare packages. Each difference gets a cause class:',
     'package, compressor, timestamp, ownership, ordering, metadata, content, integrity, tool or input.',
   ].join('\n'),
@@ -89,16 +92,17 @@ export const diffCommand: Command = {
     { name: 'A', required: true, description: 'the first image or lockfile (what a client already holds)' },
     { name: 'B', required: true, description: 'the second image or lockfile' },
   ],
-  options: [{ name: 'limit', type: 'string', value: 'N', description: 'how many packages, layers and files to list per section (default 20)' }, JSON_OPTION],
-  examples: ['strata diff redis-old.oci redis.oci', 'strata diff examples/redis.lock.json new/redis.lock.json', 'strata diff redis.oci:latest docker-archive:redis.tar'],
+  options: [{ name: 'limit', type: 'string', value: 'N', description: 'how many packages, layers and files to list per section (default 20)' }, ...REMOTE_OPTIONS, JSON_OPTION],
+  examples: ['strata diff redis-old.oci redis.oci', 'strata diff examples/redis.lock.json new/redis.lock.json', 'strata diff redis.oci:latest docker-archive:redis.tar', 'strata diff docker://registry.example.org/team/redis:7 redis.oci'],
   async run(args, out) {
     const [ra, rb] = args.positionals as [string, string];
     const limitText = (args.options.limit as string | undefined) ?? '20';
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 0) throw new StrataError('USAGE', 'diff: --limit must be a non-negative integer');
-    const a = await openSide(ra);
+    const registry = await remoteOptionsFromArgs(args);
+    const a = await openSide(ra, registry);
     try {
-      const b = await openSide(rb);
+      const b = await openSide(rb, registry);
       try {
         out.progress('comparing…');
         const d = await diffImages(a, b);

@@ -13,6 +13,7 @@ import { CACHE_OPTION, JSON_OPTION, LOCKFILE_OPTION, type Command, type ParsedAr
 import { loadSpecAndLock, openCacheFromArgs } from '../context.js';
 import { reportError, type Output } from '../output.js';
 import { printDifferences } from '../print-differences.js';
+import { REMOTE_OPTIONS, remoteOptionsFromArgs } from '../remote-options.js';
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -102,12 +103,13 @@ export const verifyCommand: Command = {
   ].join('\n'),
   positionals: [{ name: 'TARGET', required: true, description: 'a spec, or a lockfile (its spec beside it); an image with --spec' }],
   options: [
-    { name: 'against', type: 'string', value: 'IMAGE', description: 'check this image (OCI layout dir, oci-archive, docker-archive; PATH:TAG) against a fresh rebuild' },
+    { name: 'against', type: 'string', value: 'IMAGE', description: 'check this image (OCI layout dir, oci-archive, docker-archive, PATH:TAG; or a registry reference, docker://REF) against a fresh rebuild' },
     { name: 'spec', type: 'string', value: 'SPEC', description: 'when TARGET is an image: the spec to rebuild it from' },
     { name: 'vary', type: 'string', multiple: true, value: 'LIST', description: 'perturbations, comma-separated (default: all; --vary=-time,-cache leaves those out)' },
     { name: 'arch', type: 'string', multiple: true, value: 'ARCH', description: 'only these architectures of the lock (repeatable)' },
     { name: 'html', type: 'string', value: 'FILE', description: 'write a one-page HTML report' },
     { name: 'keep', type: 'boolean', description: 'keep the rebuilt layouts and their caches (the report names the directory)' },
+    ...REMOTE_OPTIONS,
     LOCKFILE_OPTION,
     CACHE_OPTION,
     JSON_OPTION,
@@ -116,7 +118,8 @@ export const verifyCommand: Command = {
     'strata verify examples/redis.yaml',
     'strata verify examples/redis.yaml --vary time,shuffle --html verify.html',
     'strata verify examples/redis.yaml --against redis.oci',
-    'skopeo copy docker://127.0.0.1:5000/redis:latest oci:pulled:latest && strata verify examples/redis.yaml --against pulled:latest',
+    'strata verify examples/redis.yaml --against docker://registry.example.org/team/redis:7',
+    'strata verify examples/redis.yaml --against 127.0.0.1:5000/redis:latest --insecure',
   ],
   async run(args, out) {
     const target = await resolveTarget(args);
@@ -132,7 +135,7 @@ export const verifyCommand: Command = {
       lockfilePath: lockPath,
       cache,
       vary,
-      ...(target.against !== undefined ? { against: target.against } : {}),
+      ...(target.against !== undefined ? { against: target.against, registry: await remoteOptionsFromArgs(args) } : {}),
       ...(archs !== undefined ? { architectures: archs } : {}),
       keep: args.options.keep === true,
       onProgress: (p) => out.progress(p.phase === 'fetch' ? `fetch ${p.done}/${p.total} ${p.name}` : p.phase === 'rebuild' ? `rebuild ${p.name} ${p.state}` : `comparing ${p.name}`),

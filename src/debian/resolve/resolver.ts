@@ -17,6 +17,19 @@
 //   untried alternative; when none is left it reports the first failure it met, with the
 //   chain of dependencies that led there.
 // - Essential packages are never added implicitly, only when requested or depended on.
+// - Pruning: first-in first-out can select a package for a clause that a package selected
+//   later meets as well (bookworm's phpmyadmin: its `php-json` clause came before php-cli's
+//   dependency php8.2-cli, which provides php-json, so the real php-json came in for
+//   nothing; apt, which installs depth first, does not install it). So once solving is done,
+//   the closure is derived again from the requests over the final selection, keeping a
+//   package only when a kept package needs it: a clause that a kept package meets adds an
+//   edge; a clause that only one selected package meets keeps that package; when every
+//   open clause has several selected candidates, the first open one (kept packages in the
+//   order kept, clauses in field order) keeps the package the solver chose for it, and the
+//   derivation goes on. A clause met by leaving a package out stays so unless a kept package
+//   comes to meet it. Packages never kept are dropped, with the exclusions only they
+//   recorded. The closure is a subset of a selection without conflicts in which every
+//   clause of every kept package is met, so it is as installable and never larger.
 import { StrataError } from '../../errors.js';
 import type { PackageRequest } from './request.js';
 import { closestNames } from '../../util/closest-name.js';
@@ -65,6 +78,8 @@ interface Obligation {
   from: string | null;
   clause: RelationClause;
   soft: boolean;
+  /** Position of the clause among its package's Pre-Depends, Depends and Recommends clauses. */
+  index?: number;
   /** For requests: the suite the spec pinned the package to. */
   suite?: string;
   request?: PackageRequest;
@@ -120,8 +135,9 @@ class Solver {
   /** target name → Conflicts/Breaks atoms of selected packages that name it. */
   private readonly conflictsOn = new Map<string, Array<{ by: string; atom: RelationAtom }>>();
   private readonly obligations: Obligation[] = [];
-  private readonly edges: Array<{ from: string; to: string }> = [];
-  private readonly exclusions: Array<{ name: string; by: string | null }> = [];
+  /** Decisions, in order: which package met a clause (index) of `from`, or which name it left out. */
+  private readonly edges: Array<{ from: string; to: string; index: number }> = [];
+  private readonly exclusions: Array<{ name: string; by: string | null; index: number }> = [];
   private readonly choices: ChoicePoint[] = [];
   private firstFailure: StrataError | undefined;
 
@@ -164,7 +180,7 @@ class Solver {
     for (const atom of ob.clause) {
       const by = this.satisfiedBy(atom);
       if (by !== undefined) {
-        if (ob.from !== null) this.edges.push({ from: ob.from, to: by });
+        if (ob.from !== null) this.edges.push({ from: ob.from, to: by, index: ob.index! });
         return undefined;
       }
     }
@@ -227,7 +243,7 @@ class Solver {
 
   private apply(ob: Obligation, option: Option): void {
     if (option.kind === 'exclude') {
-      this.exclusions.push({ name: option.name, by: ob.from });
+      this.exclusions.push({ name: option.name, by: ob.from, index: ob.index ?? -1 });
       return;
     }
     const { candidate } = option;
@@ -235,7 +251,7 @@ class Solver {
     const name = record.name;
     this.selected.set(name, { candidate, obligation: ob });
     this.order.push(name);
-    if (ob.from !== null) this.edges.push({ from: ob.from, to: name });
+    if (ob.from !== null) this.edges.push({ from: ob.from, to: name, index: ob.index! });
     const rel = relationsOf(record);
     for (const p of rel.provides) {
       const entry: { by: string; version?: string } = { by: name };
@@ -249,9 +265,7 @@ class Solver {
       if (list === undefined) this.conflictsOn.set(c.name, [{ by: name, atom: c }]);
       else list.push({ by: name, atom: c });
     }
-    for (const clause of rel.pre) this.obligations.push({ from: name, clause, soft: false });
-    for (const clause of rel.dep) this.obligations.push({ from: name, clause, soft: false });
-    if (this.opts.recommends) for (const clause of rel.rec) this.obligations.push({ from: name, clause, soft: true });
+    this.clausesOf(record).forEach((c, index) => this.obligations.push({ from: name, clause: c.clause, soft: c.soft, index }));
   }
 
   private archOk(candidate: Candidate, atom: RelationAtom, real: boolean): boolean {
@@ -424,28 +438,118 @@ class Solver {
     return `spec → ${this.chainList(name).join(' → ')}`;
   }
 
-  private result(): Resolution {
-    const depends = new Map<string, Set<string>>();
-    for (const e of this.edges) {
-      if (e.from === e.to) continue;
-      let set = depends.get(e.from);
-      if (set === undefined) depends.set(e.from, (set = new Set()));
-      set.add(e.to);
+  /** A package's clauses in processing order: Pre-Depends, Depends, then Recommends when asked. */
+  private clausesOf(record: PackageRecord): Array<{ clause: RelationClause; soft: boolean }> {
+    const rel = relationsOf(record);
+    const out = [...rel.pre, ...rel.dep].map((clause) => ({ clause, soft: false }));
+    if (this.opts.recommends) for (const clause of rel.rec) out.push({ clause, soft: true });
+    return out;
+  }
+
+  /** Every selected package that meets a clause, in the clause's order, without repeats. */
+  private satisfiers(clause: RelationClause): string[] {
+    const out: string[] = [];
+    for (const atom of clause) {
+      const sel = this.selected.get(atom.name);
+      if (sel !== undefined && versionOk(sel.candidate.record.version, atom) && this.archOk(sel.candidate, atom, true)) out.push(atom.name);
+      for (const p of this.provided.get(atom.name) ?? []) {
+        if (atom.op === undefined || (p.version !== undefined && satisfiesVersion(p.version, atom.op, atom.version!))) out.push(p.by);
+      }
     }
+    return [...new Set(out)];
+  }
+
+  /**
+   * Keeps only the selected packages that the final selection needs (the pruning rule at the
+   * top of this file). Returns, for each kept package, the clause that keeps it and the
+   * packages its clauses resolve to, and the names left out by kept packages.
+   */
+  private prune() {
+    const decided = new Map<string, { to?: string; excluded?: string }>();
+    const key = (from: string, index: number) => `${from}\0${index}`;
+    for (const e of this.edges) decided.set(key(e.from, e.index), { to: e.to });
+    for (const x of this.exclusions) if (x.by !== null) decided.set(key(x.by, x.index), { excluded: x.name });
+
+    const kept: string[] = [];
+    const via = new Map<string, { from: string | null; clause: string }>();
+    const depends = new Map<string, Set<string>>();
+    const keep = (name: string, from: string | null, clause: RelationClause) => {
+      if (via.has(name)) return;
+      via.set(name, { from, clause: formatRelationClause(clause) });
+      kept.push(name);
+      depends.set(name, new Set());
+    };
+    for (const name of this.order) {
+      const sel = this.selected.get(name)!;
+      if (sel.obligation.from === null) keep(name, null, sel.obligation.clause);
+    }
+    const settled = new Set<string>();
+    for (;;) {
+      let added = false;
+      let choice: { from: string; k: string; to: string; clause: RelationClause } | undefined;
+      for (let i = 0; i < kept.length; i++) {
+        const from = kept[i]!;
+        this.clausesOf(this.selected.get(from)!.candidate.record).forEach(({ clause }, index) => {
+          const k = key(from, index);
+          if (settled.has(k)) return;
+          const d = decided.get(k);
+          if (d === undefined) {
+            settled.add(k); // a Recommends nothing met
+            return;
+          }
+          const sats = this.satisfiers(clause);
+          const hit = sats.find((n) => via.has(n));
+          if (hit !== undefined) {
+            settled.add(k);
+            if (hit !== from) depends.get(from)!.add(hit);
+            return;
+          }
+          if (d.excluded !== undefined) return; // left out, unless a kept package comes to meet it
+          if (sats.length === 1) {
+            settled.add(k);
+            keep(sats[0]!, from, clause);
+            depends.get(from)!.add(sats[0]!);
+            added = true;
+            return;
+          }
+          choice ??= { from, k, to: d.to!, clause };
+        });
+      }
+      if (added) continue;
+      if (choice === undefined) break;
+      const c: { from: string; k: string; to: string; clause: RelationClause } = choice;
+      settled.add(c.k);
+      keep(c.to, c.from, c.clause);
+      depends.get(c.from)!.add(c.to);
+    }
+    const left: Array<{ name: string; by: string }> = [];
+    for (const from of kept) {
+      this.clausesOf(this.selected.get(from)!.candidate.record).forEach((_, index) => {
+        const k = key(from, index);
+        const d = decided.get(k);
+        if (!settled.has(k) && d?.excluded !== undefined) left.push({ name: d.excluded, by: from });
+      });
+    }
+    return { via, depends, left };
+  }
+
+  private result(): Resolution {
+    const { via, depends, left } = this.prune();
     const requested = new Set(this.opts.requests.map((r) => r.name));
     const packages: ResolvedPackage[] = [...this.selected.entries()]
+      .filter(([name]) => via.has(name))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([name, sel]) => ({
         candidate: sel.candidate,
         requested: requested.has(name) || (sel.obligation.from === null),
         depends: [...(depends.get(name) ?? [])].sort(),
-        via: { from: sel.obligation.from, clause: formatRelationClause(sel.obligation.clause) },
+        via: via.get(name)!,
       }));
     const excludedBy = new Map<string, Set<string>>();
-    for (const x of this.exclusions) {
+    for (const x of left) {
       let set = excludedBy.get(x.name);
       if (set === undefined) excludedBy.set(x.name, (set = new Set()));
-      if (x.by !== null) set.add(x.by);
+      set.add(x.by);
     }
     const excluded: ExcludedPackage[] = [...excludedBy.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
