@@ -47,6 +47,12 @@ export async function targetFromWords(words: string[], args: ParsedArgs, opts: {
       throw new StrataError('SPEC_NOT_FOUND', `${word}: no such file`, { hint: 'give a spec file (docs/spec.md), an OCI layout directory, or package names' });
     }
   }
+  if (!opts.forShell) {
+    // `run` takes one spec or image; package names are for `shell` (docs/environments.md).
+    throw new StrataError('SPEC_NOT_FOUND', `${words.join(' ')}: no such spec file or OCI image layout`, {
+      hint: 'strata run takes a spec (NAME.yaml) or an OCI layout (DIR or DIR:TAG); for package names use strata shell PKG… -- CMD',
+    });
+  }
   for (const w of words) {
     if ((await kindOf(w)) !== undefined) throw new StrataError('USAGE', `${w} is a file or directory; give either one spec or image, or package names`);
   }

@@ -59,6 +59,9 @@ export async function main(argv: string[]): Promise<number> {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       const loader = name === 'help' ? LOADERS.find(([n]) => n === rest[0]) : undefined;
+      if (name === 'help' && rest[0] !== undefined && loader === undefined) {
+        throw new StrataError('USAGE', `help: unknown command ${JSON.stringify(rest[0])}`, { hint: `commands: ${LOADERS.map(([n]) => n).join(', ')}` });
+      }
       process.stdout.write(loader ? formatHelp(await loader[2]()) : topHelp());
       return name === undefined ? 2 : 0;
     }

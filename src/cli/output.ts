@@ -42,7 +42,7 @@ export interface OutputStreams {
 
 export function createOutput(json: boolean, streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Output {
   const { stdout, stderr, env } = streams;
-  const color = Boolean(stderr.isTTY && stdout.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+  const color = Boolean(stderr.isTTY && stdout.isTTY) && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
   const showProgress = Boolean(stdout.isTTY && stderr.isTTY) && !json && env.CI === undefined;
   const paint = (code: string) => (text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
   let lastProgress = 0;

@@ -100,7 +100,7 @@ export function lockfileDigest(lock: Lockfile): Sha256Hex {
 
 function invalid(file: string, why: string): never {
   throw new StrataError('LOCK_INVALID', `${file}: ${why}`, {
-    hint: 'the lockfile was edited by hand or written by another tool; run `strata lock --update SPEC` to write a fresh one',
+    hint: 'the lockfile was edited by hand, damaged, or written by another tool; `strata lock` on its spec writes a fresh one in its place',
   });
 }
 

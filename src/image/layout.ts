@@ -3,7 +3,7 @@
 // `docker load` and `podman load` accept). Outputs are written to a temporary sibling and
 // renamed into place at the end, so a failure never leaves a half-written image behind.
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
@@ -57,6 +57,38 @@ async function placeBlob(source: BlobSource, target: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses to overwrite what is not ours to overwrite: an existing output may be replaced only
+ * when it is an OCI layout (a directory with oci-layout) for a layout, or a regular file for
+ * an archive. A source tree, the current directory or a file in the way is never deleted.
+ */
+export async function checkOutputPath(path: string, kind: 'layout' | 'archive'): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StrataError('IO_ERROR', `cannot use ${path} as the output: ${(e as Error).message}`, { cause: e });
+  }
+  if (kind === 'archive') {
+    if (!st.isFile()) {
+      throw new StrataError('USAGE', `${path} exists and is not a file; an archive would replace it`, { hint: 'choose another -o path, or remove it yourself' });
+    }
+    return;
+  }
+  if (!st.isDirectory()) {
+    throw new StrataError('USAGE', `${path} exists and is not a directory; the OCI layout would replace it`, { hint: 'choose another -o path, or remove it yourself' });
+  }
+  const entries = await readdir(path);
+  const isLayout = entries.includes('oci-layout') && entries.every((e) => ['oci-layout', 'index.json', 'blobs'].includes(e));
+  if (entries.length > 0 && !isLayout) {
+    throw new StrataError('USAGE', `${path} is a non-empty directory that is not an OCI image layout; strata replaces only its own output`, {
+      detail: { path, entries: entries.slice(0, 5) },
+      hint: 'give -o a new path (such as NAME.oci) or the path of an earlier strata build',
+    });
+  }
+}
+
 async function replaceDir(temp: string, target: string): Promise<void> {
   const old = `${tempSibling(target)}.old`;
   let moved = false;
@@ -71,8 +103,10 @@ async function replaceDir(temp: string, target: string): Promise<void> {
 }
 
 export async function writeOciLayout(dir: string, image: BuiltImage, tag: string): Promise<void> {
+  await checkOutputPath(dir, 'layout');
   const temp = tempSibling(dir);
   try {
+    await mkdir(dirname(dir), { recursive: true });
     await mkdir(join(temp, 'blobs', 'sha256'), { recursive: true });
     await writeFile(join(temp, 'oci-layout'), OCI_LAYOUT);
     for (const [digest, source] of [...image.blobs].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -92,8 +126,18 @@ async function* fileChunks(path: string, gunzip = false): AsyncGenerator<Buffer>
 }
 
 async function writeTarFile(path: string, mtime: number, fill: (tar: TarWriter) => Promise<void>): Promise<void> {
+  await checkOutputPath(path, 'archive');
   const temp = tempSibling(path);
-  const file = await open(temp, 'w');
+  let file;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    file = await open(temp, 'w');
+  } catch (e) {
+    throw new StrataError('IO_ERROR', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`, {
+      cause: e,
+      hint: 'choose an output path in a directory you can write to',
+    });
+  }
   let position = 0;
   try {
     const tar = new TarWriter(async (chunk) => {

@@ -1,5 +1,5 @@
 // Owns `strata lock`: resolve a spec into a verified, pinned closure and write the lockfile.
-import { StrataError } from '../../errors.js';
+import { StrataError, isStrataError } from '../../errors.js';
 import { lock, staleReasons } from '../../build/lock.js';
 import type { Lockfile } from '../../debian/lockfile.js';
 import { loadSpec } from '../../spec/load-spec.js';
@@ -57,7 +57,14 @@ export const lockCommand: Command = {
     }
     const loaded = await loadSpec(specPath);
     const lockPath = lockfilePathFor(args, specPath);
-    const previous = await readLockfileOptional(lockPath);
+    let previous: Lockfile | undefined;
+    try {
+      previous = await readLockfileOptional(lockPath);
+    } catch (e) {
+      // A damaged lock (a bad merge, a truncated file) must not block writing a good one.
+      if (!isStrataError(e, 'LOCK_INVALID') || args.options.check === true) throw e;
+      out.warn(`${e.message}; resolving anew and replacing it`);
+    }
     if (args.options.check === true) {
       if (previous === undefined) throw new StrataError('LOCK_STALE', `${lockPath} does not exist`, { hint: `run \`strata lock ${specPath}\`` });
       const stale = staleReasons(loaded, previous);

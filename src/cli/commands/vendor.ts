@@ -1,6 +1,8 @@
 // Owns `strata vendor`: copy every locked .deb into a folder laid out like an archive's pool,
 // so the folder (or a web server over it) can serve as a source.fallbacks entry and keep the
 // lock buildable after the mirror drops these versions.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { StrataError } from '../../errors.js';
@@ -9,6 +11,12 @@ import { fetchDebs, lockedPackages } from '../../build/fetch-debs.js';
 import { CACHE_OPTION, JSON_OPTION, LOCKFILE_OPTION, type Command } from '../command.js';
 import { loadSpecAndLock, openCacheFromArgs, writeFileAtomic } from '../context.js';
 import { formatBytes } from '../output.js';
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
 
 export const vendorCommand: Command = {
   name: 'vendor',
@@ -38,7 +46,8 @@ export const vendorCommand: Command = {
       const target = join(dir, p.filename);
       if (!target.startsWith(`${dir}/`)) throw new StrataError('LOCK_INVALID', `${p.name}: unsafe filename ${p.filename}`);
       const existing = await stat(target).catch(() => undefined);
-      if (existing?.size === p.size) continue;
+      // Keep a file already there only when it is the locked bytes (a damaged copy is replaced).
+      if (existing?.size === p.size && (await fileSha256(target)) === p.sha256) continue;
       await mkdir(dirname(target), { recursive: true });
       const temp = `${target}.${process.pid}.tmp`;
       try {
