@@ -172,3 +172,10 @@ test('specTextSha256 ignores line-ending style only', () => {
   assert.equal(specTextSha256('a\r\nb\rc\n'), specTextSha256('a\nb\nc\n'));
   assert.notEqual(specTextSha256('a\nb\n'), specTextSha256('a\nb'));
 });
+
+test('env and annotation values that YAML reads as numbers or booleans are refused, not rewritten', () => {
+  assert.throws(() => parseSpec('packages: [xx]\nenv:\n  PYTHON_VERSION: 3.10\n', 'n.yaml'), /n\.yaml:3: env\.PYTHON_VERSION: YAML reads 3\.10 as the number 3\.1; quote it \("3\.10"\)/);
+  assert.throws(() => parseSpec('packages: [xx]\nannotations:\n  x: 0x10\n', 'n.yaml'), /annotations\.x: YAML reads 0x10 as the number 16/);
+  assert.throws(() => parseSpec('packages: [xx]\nenv:\n  DEBUG: true\n', 'n.yaml'), /env\.DEBUG: YAML reads true as the boolean true/);
+  assert.deepEqual(parseSpec('packages: [xx]\nenv:\n  V: "3.10"\n', 'n.yaml').env, { V: '3.10' });
+});

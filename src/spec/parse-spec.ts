@@ -82,7 +82,13 @@ function stringMap(ctx: Ctx, node: YamlNode | null, path: string): Record<string
     const key = str(ctx, pair.key as YamlNode, path);
     const v = pair.value as YamlNode | null;
     if (!isScalar(v) || v.value === null || typeof v.value === 'object') ctx.fail(v, `${path}.${key}`, 'expected a string value');
-    out[key] = String((v as { value: unknown }).value);
+    const value = (v as { value: unknown }).value;
+    if (typeof value !== 'string') {
+      // YAML reads 3.10 as the number 3.1, 0x10 as 16 and yes as true: never let that change an image silently.
+      const written = (v as { source?: string }).source ?? String(value);
+      ctx.fail(v, `${path}.${key}`, `YAML reads ${written} as the ${typeof value} ${String(value)}; quote it ("${written}") to keep it as written`);
+    }
+    out[key] = value as string;
   }
   return out;
 }
