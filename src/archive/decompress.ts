@@ -93,7 +93,10 @@ async function* zstdDecompress(input: AsyncIterable<Uint8Array>, what: string): 
 }
 
 async function* wasmXz(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Buffer> {
-  const { XzReadableStream } = (await import('xz-decompress')) as typeof import('xz-decompress');
+  // A webpack-built CommonJS bundle: Node's ESM loader cannot see its named exports, so the
+  // class is only on the default export (module.exports) when imported from ESM.
+  const mod = (await import('xz-decompress')) as typeof import('xz-decompress') & { default?: typeof import('xz-decompress') };
+  const XzReadableStream = mod.XzReadableStream ?? mod.default!.XzReadableStream;
   const source = ReadableStream.from(input) as ReadableStream<Uint8Array>;
   try {
     for await (const chunk of new XzReadableStream(source) as unknown as AsyncIterable<Uint8Array>) {

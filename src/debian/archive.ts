@@ -169,16 +169,25 @@ async function loadIndex(req: SuiteRequest, release: ReleaseInfo, entry: IndexEn
     blob = got.path;
   }
   ctx.onProgress?.({ kind: 'parse', what });
-  const compression = compressionOfName(entry.path) ?? 'none';
-  const parser = new PackagesParser(what);
-  const scratch = ctx.cache.tempPath('index');
-  try {
-    for await (const chunk of decompressFile(blob, compression, what, scratch)) parser.write(decodeIndexChunk(chunk));
-  } finally {
-    await rm(scratch, { force: true });
-  }
-  const index = PackageIndex.fromRecords(parser.end());
+  const index = await parseIndexFile(blob, entry.path, what, ctx.cache.tempPath('index'));
   await ctx.cache.writeAtomic(cacheKey, Buffer.from(index.serialise(), 'latin1'));
   ctx.onProgress?.({ kind: 'done', what });
   return index;
+}
+
+/**
+ * Parses a downloaded (and already verified) Packages index file into a PackageIndex: the
+ * decompressor named by `entryPath`'s extension feeds the streaming parser. `scratchPath` is
+ * a private temp path the host's xz may write to; it is removed before this returns.
+ * loadIndex uses it after download; bench/lock.ts times it on its own.
+ */
+export async function parseIndexFile(blobPath: string, entryPath: string, what: string, scratchPath: string): Promise<PackageIndex> {
+  const compression = compressionOfName(entryPath) ?? 'none';
+  const parser = new PackagesParser(what);
+  try {
+    for await (const chunk of decompressFile(blobPath, compression, what, scratchPath)) parser.write(decodeIndexChunk(chunk));
+  } finally {
+    await rm(scratchPath, { force: true });
+  }
+  return PackageIndex.fromRecords(parser.end());
 }
