@@ -214,7 +214,7 @@ export class PackageIndex {
  * same index and the same serialise() text as PackageIndex.fromRecords.
  */
 export class PackageIndexBuilder {
-  /** Body and header lines not yet joined; joined in batches so that each line dies young. */
+  /** Body and header lines not yet joined; joined in 32 KiB batches so that each line dies young. */
   private lines: string[] = [];
   private headerLines: string[] = [];
   private batchChars = 0;
@@ -246,7 +246,7 @@ export class PackageIndexBuilder {
     this.offset += line.length + 1;
     this.lines.push(line);
     this.batchChars += line.length;
-    if (this.batchChars >= 1 << 18) this.flush();
+    if (this.batchChars >= 1 << 15) this.flush();
   }
 
   private flush(): void {
