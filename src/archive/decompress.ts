@@ -138,12 +138,20 @@ async function* processXz(xz: string, input: AsyncIterable<Uint8Array>, what: st
   }
 }
 
+export interface DecompressFileOptions {
+  /**
+   * The caller is done with each chunk before it asks for the next one (it decodes or copies
+   * it at once), so a chunk may be a view of a buffer that the next read reuses.
+   */
+  transient?: boolean;
+}
+
 /**
  * Decompresses a file. For xz with the host's xz, the decoder writes to a scratch file that
  * this reads as it grows: no pipe in between, so neither side waits on a 64 KiB buffer and
  * the two cores overlap fully (the index parse then costs about what `xz -dc` alone costs).
  */
-export async function* decompressFile(path: string, compression: Compression, what: string, scratchPath?: string): AsyncGenerator<Buffer> {
+export async function* decompressFile(path: string, compression: Compression, what: string, scratchPath?: string, options: DecompressFileOptions = {}): AsyncGenerator<Buffer> {
   const xz = compression === 'xz' ? hostXz() : null;
   if (xz === null || scratchPath === undefined) {
     const handle = await open(path, 'r');
@@ -173,7 +181,7 @@ export async function* decompressFile(path: string, compression: Compression, wh
       const { bytesRead } = await out.read(buffer, 0, buffer.length, position);
       if (bytesRead > 0) {
         position += bytesRead;
-        yield Buffer.from(buffer.subarray(0, bytesRead));
+        yield options.transient ? buffer.subarray(0, bytesRead) : Buffer.from(buffer.subarray(0, bytesRead));
         continue;
       }
       if (done) break;

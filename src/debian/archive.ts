@@ -198,7 +198,7 @@ export async function parseIndexFile(blobPath: string, entryPath: string, what: 
   const builder = new PackageIndexBuilder();
   const parser = new PackagesParser(what, (record) => builder.add(record));
   try {
-    for await (const chunk of decompressFile(blobPath, compression, what, scratchPath)) parser.write(decodeIndexChunk(chunk));
+    for await (const chunk of decompressFile(blobPath, compression, what, scratchPath, { transient: true })) parser.write(decodeIndexChunk(chunk));
   } finally {
     await rm(scratchPath, { force: true });
   }
