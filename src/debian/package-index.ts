@@ -133,15 +133,27 @@ export class PackagesParser {
   }
 
   write(text: string): void {
-    const buf = this.pending === '' ? text : this.pending + text;
     let start = 0;
-    for (;;) {
-      const nl = buf.indexOf('\n', start);
-      if (nl < 0) break;
-      this.onLine(buf, start, nl);
+    if (this.pending !== '') {
+      // Finish the carried-over line on its own: prepending it to the whole chunk would make
+      // V8 copy the chunk into a new flat string before the first search.
+      const nl = text.indexOf('\n');
+      if (nl < 0) {
+        this.pending += text;
+        return;
+      }
+      const line = this.pending + text.slice(0, nl);
+      this.pending = '';
+      this.onLine(line, 0, line.length);
       start = nl + 1;
     }
-    this.pending = start === 0 ? buf : buf.slice(start);
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      this.onLine(text, start, nl);
+      start = nl + 1;
+    }
+    this.pending = start === 0 ? text : text.slice(start);
   }
 
   end(): PackageRecord[] {
