@@ -147,6 +147,9 @@ interface LockMeasurement {
   met: boolean;
   strataMaxRssKiB?: Series;
   aptMaxRssKiB?: Series;
+  /** CPU time (user + system) of each process, for information: less sensitive to other load. */
+  strataCpuMs?: Series;
+  aptCpuMs?: Series;
 }
 
 async function benchLock(b: Bench, opts: Options) {
@@ -175,7 +178,7 @@ async function benchLock(b: Bench, opts: Options) {
     log(`warm lock ${requestId(request)}: closure ${closure.strata} packages (apt: ${closure.apt})`);
     setups.push({ request, spec, lockfile, closure });
   }
-  const times = setups.map(() => ({ strata: [] as number[], apt: [] as number[], strataRss: [] as number[], aptRss: [] as number[] }));
+  const times = setups.map(() => ({ strata: [] as number[], apt: [] as number[], strataRss: [] as number[], aptRss: [] as number[], strataCpu: [] as number[], aptCpu: [] as number[] }));
   for (let round_ = 0; round_ < opts.runs; round_++) {
     for (let k = 0; k < setups.length; k++) {
       const s = setups[k]!;
@@ -187,10 +190,12 @@ async function benchLock(b: Bench, opts: Options) {
           const run = await b.strataLock(s.spec, s.lockfile, true);
           t.strata.push(run.ms);
           if (run.maxRssKiB !== undefined) t.strataRss.push(run.maxRssKiB);
+          if (run.cpuMs !== undefined) t.strataCpu.push(run.cpuMs);
         } else {
           const run = mustSucceed(await b.aptSimulate(s.request), 'apt-get install -s');
           t.apt.push(run.ms);
           if (run.maxRssKiB !== undefined) t.aptRss.push(run.maxRssKiB);
+          if (run.cpuMs !== undefined) t.aptCpu.push(run.cpuMs);
         }
       }
     }
@@ -209,6 +214,8 @@ async function benchLock(b: Bench, opts: Options) {
     };
     if (t.strataRss.length > 0) m.strataMaxRssKiB = series('KiB', t.strataRss, 0);
     if (t.aptRss.length > 0) m.aptMaxRssKiB = series('KiB', t.aptRss, 0);
+    if (t.strataCpu.length > 0) m.strataCpuMs = series('ms', t.strataCpu, 0);
+    if (t.aptCpu.length > 0) m.aptCpuMs = series('ms', t.aptCpu, 0);
     result.requests.push(m);
   });
   return { result, lockfile: setups[0]?.lockfile };
@@ -252,9 +259,10 @@ async function benchParse(b: Bench, opts: Options, lockfile: string | undefined)
     const r = JSON.parse(run.stdout) as { ms: number; cpuMs: number; records: number; decoder: string; maxRssKiB: number };
     return { ...r, wallMs: run.ms };
   };
-  const xz = () => runTimed(['xz', '-dc', ix.blob], { discardStdout: true }).then((r) => mustSucceed(r, 'xz -dc'));
+  // Timed runs of the baseline are the bare process; its CPU time comes from the warm-up, run under GNU time.
+  const xz = (cpu = false) => runTimed(['xz', '-dc', ix.blob], cpu ? { discardStdout: true, rssFile: join(b.work, 'xz-time') } : { discardStdout: true }).then((r) => mustSucceed(r, 'xz -dc'));
   // Warm-ups (page cache, disk).
-  await xz();
+  const xzCpuMs = (await xz(true)).cpuMs;
   const first = await child(false);
   await child(true);
   const t = { xz: [] as number[], strata: [] as number[], strataWall: [] as number[], strataRss: [] as number[], strataCpu: [] as number[], wasm: [] as number[], wasmWall: [] as number[] };
@@ -282,6 +290,8 @@ async function benchParse(b: Bench, opts: Options, lockfile: string | undefined)
     warmups: 1,
     index: { suite: ix.suite, codename: ix.codename, path: ix.path, sha256: ix.sha256, compressedBytes: ix.size, uncompressedBytes: await xzUncompressedSize(ix.blob), records: first.records },
     xzMs: series('ms', t.xz),
+    /** The warm-up run's, for information. */
+    xzCpuMs: xzCpuMs === undefined ? undefined : round(xzCpuMs),
     strataMs: series('ms', t.strata),
     strataCpuMs: series('ms', t.strataCpu),
     strataProcessWallMs: series('ms', t.strataWall),
@@ -322,9 +332,14 @@ function markdown(results: Awaited<ReturnType<typeof collect>>): string {
   }
   const lines = [table(['measurement', 'runs', 'strata (median)', 'baseline (median)', 'ratio', 'target', 'met'], rows), ''];
   const extra: Array<Array<string | number>> = [];
-  for (const m of results.warmLock?.requests ?? []) extra.push([`warm lock of ${m.request}`, fmtMiB(m.strataMaxRssKiB), fmtMiB(m.aptMaxRssKiB)]);
-  if (p !== undefined) extra.push([`cold parse of ${p.index.path}`, fmtMiB(p.strataMaxRssKiB), '–']);
-  if (extra.length > 0) lines.push(table(['peak RSS', 'strata (median)', 'apt-get (median)'], extra), '');
+  const cpu = (s: Series | number | undefined) => (s === undefined ? 'n/a' : `${Math.round(typeof s === 'number' ? s : s.median)} ms`);
+  for (const m of results.warmLock?.requests ?? []) {
+    extra.push([`warm lock of ${m.request}`, fmtMiB(m.strataMaxRssKiB), `${fmtMiB(m.aptMaxRssKiB)} (apt-get)`, cpu(m.strataCpuMs), `${cpu(m.aptCpuMs)} (apt-get)`]);
+  }
+  if (p !== undefined) {
+    extra.push([`cold parse of ${p.index.path}`, fmtMiB(p.strataMaxRssKiB), '–', `${cpu(p.strataCpuMs)} + xz's`, `${cpu(p.xzCpuMs)} (xz -dc, warm-up run)`]);
+  }
+  if (extra.length > 0) lines.push(table(['information (medians)', 'strata peak RSS', 'baseline peak RSS', 'strata CPU time', 'baseline CPU time'], extra), '');
   const m = results.machine;
   lines.push(`${results.date.slice(0, 10)}, Node ${m.node}, ${m.cpuModel}, ${m.cores} cores, load average ${m.loadAverage.start} → ${m.loadAverage.end ?? '?'}.`);
   if (m.loadAverage.start >= BUSY_LOAD) {
@@ -345,7 +360,7 @@ async function collect(opts: Options, b: Bench) {
     xz: 'xz -dc Packages.xz > /dev/null',
     coldParse: 'node dist/bench/lib/parse-child.js Packages.xz main/binary-amd64/Packages.xz WORK   (parseAndCacheIndex of src/debian/archive.ts, timed inside a fresh process)',
     coldParseWasm: 'STRATA_XZ=wasm node dist/bench/lib/parse-child.js ...',
-    peakRss: GNU_TIME === undefined ? 'process.resourceUsage().maxRSS in the child' : '/usr/bin/time -f %M',
+    peakRss: GNU_TIME === undefined ? 'process.resourceUsage().maxRSS in the child' : '/usr/bin/time -f "%M %U %S" (peak RSS, CPU time)',
   };
   let warmLock: Awaited<ReturnType<typeof benchLock>>['result'] | undefined;
   let lockfile: string | undefined;

@@ -54,6 +54,8 @@ export interface ProcessRun {
   ms: number;
   /** Peak resident set size in KiB, when it could be measured. */
   maxRssKiB: number | undefined;
+  /** User + system CPU time of the process (and its waited-for children), with GNU time only. */
+  cpuMs: number | undefined;
   code: number | null;
   stdout: string;
   stderr: string;
@@ -64,19 +66,19 @@ export interface RunOptions {
   cwd?: string;
   /** Discard stdout (sent to /dev/null, as a shell `> /dev/null` does) instead of collecting it. */
   discardStdout?: boolean;
-  /** Measure peak RSS with GNU time (-f %M); it writes to `rssFile`. */
+  /** Measure peak RSS and CPU time with GNU time (-f '%M %U %S'); it writes to `rssFile`. */
   rssFile?: string;
 }
 
 /**
  * Runs a command and times the whole process, spawn to exit. With `rssFile` and GNU time on
- * the host, the command runs under `time -f %M -o rssFile` (adding about a millisecond, the
- * same for every command measured this way).
+ * the host, the command runs under `time -f '%M %U %S' -o rssFile` (adding about a
+ * millisecond, the same for every command measured this way).
  */
 export async function runTimed(argv: string[], opts: RunOptions = {}): Promise<ProcessRun> {
   let cmd = argv;
   const useTime = opts.rssFile !== undefined && GNU_TIME !== undefined;
-  if (useTime) cmd = [GNU_TIME!, '-f', '%M', '-o', opts.rssFile!, ...argv];
+  if (useTime) cmd = [GNU_TIME!, '-f', '%M %U %S', '-o', opts.rssFile!, ...argv];
   const started = performance.now();
   const child = spawn(cmd[0]!, cmd.slice(1), {
     cwd: opts.cwd,
@@ -93,13 +95,17 @@ export async function runTimed(argv: string[], opts: RunOptions = {}): Promise<P
   });
   const ms = performance.now() - started;
   let maxRssKiB: number | undefined;
+  let cpuMs: number | undefined;
   if (useTime) {
     const text = await readFile(opts.rssFile!, 'utf8').catch(() => '');
-    const last = text.trim().split('\n').pop() ?? '';
-    if (/^[0-9]+$/.test(last)) maxRssKiB = Number(last);
+    const m = /^([0-9]+) ([0-9.]+) ([0-9.]+)$/.exec(text.trim().split('\n').pop() ?? '');
+    if (m !== null) {
+      maxRssKiB = Number(m[1]);
+      cpuMs = (Number(m[2]) + Number(m[3])) * 1000;
+    }
     await rm(opts.rssFile!, { force: true });
   }
-  return { ms, maxRssKiB, code, stdout, stderr };
+  return { ms, maxRssKiB, cpuMs, code, stdout, stderr };
 }
 
 export function mustSucceed(run: ProcessRun, what: string): ProcessRun {
