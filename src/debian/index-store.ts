@@ -214,35 +214,41 @@ export class PackageIndex {
  * same index and the same serialise() text as PackageIndex.fromRecords.
  */
 export class PackageIndexBuilder {
-  /** Body and header lines not yet joined; joined in 32 KiB batches so that each line dies young. */
+  /** Body lines not yet joined; joined in 32 KiB batches so that each line dies young. */
   private lines: string[] = [];
-  private headerLines: string[] = [];
   private batchChars = 0;
-  private readonly bodyPieces: string[] = [];
-  private readonly headerPieces: string[] = [];
-  private readonly names: string[] = [];
-  private readonly byName: NameMap = new Map();
-  private readonly byProvided: NameMap = new Map();
+  private readonly pieces: string[] = [];
+  /**
+   * While parsing, only numbers are kept per record (where its line starts, how long its
+   * name is): every string kept alive while the parser allocates is copied by each young
+   * collection, which made keeping names and maps here cost more than the JSON itself. The
+   * names are sliced from the finished body instead, as deserialise does.
+   */
   private offsets = new Int32Array(1 << 16);
+  private nameLengths = new Int32Array(1 << 16);
+  /** Provided names, for the few records with a Provides field. */
+  private readonly providing: number[] = [];
+  private readonly providedLists: string[][] = [];
   private count = 0;
   private offset = 0;
 
   add(r: PackageRecord): void {
     const i = this.count++;
     const line = JSON.stringify(recordValues(r));
-    // The parser's strings are slices of its input chunks: copy those kept for good.
-    const name = detach(r.name);
-    const provided = r.provides === '' ? NONE : providedNames(r.provides).map(detach);
-    this.names.push(name);
-    addTo(this.byName, name, i);
-    for (let k = 0; k < provided.length; k++) addTo(this.byProvided, provided[k]!, i);
     if (i === this.offsets.length) {
-      const grown = new Int32Array(this.offsets.length * 2);
-      grown.set(this.offsets);
-      this.offsets = grown;
+      this.offsets = grow(this.offsets);
+      this.nameLengths = grow(this.nameLengths);
     }
     this.offsets[i] = this.offset;
-    this.headerLines.push(`${name}\t${this.offset}\t${provided.join(',')}`);
+    this.nameLengths[i] = r.name.length;
+    if (r.provides !== '') {
+      const provided = providedNames(r.provides);
+      if (provided.length > 0) {
+        this.providing.push(i);
+        // Copies: the parser's strings are slices of its large input chunks.
+        this.providedLists.push(provided.map(detach));
+      }
+    }
     this.offset += line.length + 1;
     this.lines.push(line);
     this.batchChars += line.length;
@@ -251,25 +257,29 @@ export class PackageIndexBuilder {
 
   private flush(): void {
     if (this.lines.length === 0) return;
-    this.bodyPieces.push(this.lines.join('\n'));
-    this.headerPieces.push(this.headerLines.join('\n'));
+    this.pieces.push(this.lines.join('\n'));
     this.lines = [];
-    this.headerLines = [];
     this.batchChars = 0;
   }
 
   finish(): PackageIndex {
     this.flush();
-    return PackageIndex.fromBuilt({
-      names: this.names,
-      records: new Array(this.count),
-      byName: this.byName,
-      byProvided: this.byProvided,
-      body: this.bodyPieces.join('\n'),
-      offsets: this.offsets.slice(0, this.count),
-      header: [MAGIC, String(this.count), ...this.headerPieces].join('\n'),
-    });
+    const count = this.count;
+    const body = this.pieces.join('\n');
+    const offsets = this.offsets.slice(0, count);
+    // A name is the first JSON string of its line, never escaped (isPackageName).
+    const names = new Array<string>(count);
+    for (let i = 0; i < count; i++) names[i] = body.slice(offsets[i]! + 2, offsets[i]! + 2 + this.nameLengths[i]!);
+    const provided = new Array<readonly string[]>(count).fill(NONE);
+    for (let k = 0; k < this.providing.length; k++) provided[this.providing[k]!] = this.providedLists[k]!;
+    return PackageIndex.fromBuilt({ names, records: new Array(count), body, offsets, provided, ...nameMaps(names, provided) });
   }
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(a.length * 2);
+  grown.set(a);
+  return grown;
 }
 
 function addTo(map: Map<string, number | number[]>, key: string, i: number): void {
