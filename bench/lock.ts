@@ -18,6 +18,8 @@
 //     --parse-runs N    cold-parse runs (default 5)
 //     --request "A B"   a request to time (repeatable); default: postgresql curl, redis-server
 //     --only lock|parse one half only
+//     --wait-idle S     before each round, wait up to S seconds for the cores to be mostly
+//                       idle (< 25% busy over half a second): for shared machines
 //     --survey          also print the closure sizes of some candidate requests
 //     --no-write        do not write bench/results/lock.{json,md}
 //     --keep            keep the scratch directory (printed)
@@ -28,7 +30,7 @@ import { join } from 'node:path';
 import { CacheDir } from '../src/cache/cache-dir.js';
 import type { Lockfile } from '../src/debian/lockfile.js';
 import {
-  endLoad, GNU_TIME, log, machineFacts, median, mustSucceed, REPO_ROOT, resultsPath, round, runTimed, series, table, writeResults,
+  endLoad, GNU_TIME, log, waitIdle, machineFacts, median, mustSucceed, REPO_ROOT, resultsPath, round, runTimed, series, table, writeResults,
   type Series,
 } from './lib/measure.js';
 
@@ -38,6 +40,8 @@ interface Options {
   requests: string[][];
   only?: 'lock' | 'parse';
   survey: boolean;
+  /** Seconds to wait at most, before each round, for the machine to be idle; 0: do not wait. */
+  waitIdle: number;
   write: boolean;
   keep: boolean;
 }
@@ -48,7 +52,7 @@ const DEFAULT_REQUESTS = [['postgresql', 'curl'], ['redis-server']];
 const SURVEY = [['python3'], ['git'], ['curl'], ['nginx'], ['redis-server'], ['mariadb-server'], ['postgresql'], ['postgresql', 'curl'], ['git', 'build-essential'], ['emacs-nox'], ['python3', 'git', 'curl', 'nginx']];
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { runs: 7, parseRuns: 5, requests: [], survey: false, write: true, keep: false };
+  const o: Options = { runs: 7, parseRuns: 5, requests: [], survey: false, waitIdle: 0, write: true, keep: false };
   const count = (v: string | undefined, name: string, min: number) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} needs an integer ≥ ${min}`);
@@ -64,6 +68,7 @@ function parseOptions(argv: string[]): Options {
       if (v !== 'lock' && v !== 'parse') throw new Error('--only takes lock or parse');
       o.only = v;
     } else if (a === '--survey') o.survey = true;
+    else if (a === '--wait-idle') o.waitIdle = count(argv[++i], a, 1);
     else if (a === '--no-write') o.write = false;
     else if (a === '--keep') o.keep = true;
     else throw new Error(`unknown option ${a} (see the top of bench/lock.ts)`);
@@ -153,10 +158,11 @@ interface LockMeasurement {
 }
 
 async function benchLock(b: Bench, opts: Options) {
-  const result: { runs: number; warmups: number; aptUpdateRan: boolean; coldFirstLockMs?: number; requests: LockMeasurement[] } = {
+  const result: { runs: number; warmups: number; aptUpdateRan: boolean; coldFirstLockMs?: number; busyBeforeRounds: Array<number | null>; requests: LockMeasurement[] } = {
     runs: opts.runs,
     warmups: 1,
     aptUpdateRan: false,
+    busyBeforeRounds: [],
     requests: [],
   };
   if (!aptListsPresent()) {
@@ -180,6 +186,7 @@ async function benchLock(b: Bench, opts: Options) {
   }
   const times = setups.map(() => ({ strata: [] as number[], apt: [] as number[], strataRss: [] as number[], aptRss: [] as number[], strataCpu: [] as number[], aptCpu: [] as number[] }));
   for (let round_ = 0; round_ < opts.runs; round_++) {
+    await beforeRound(opts, result.busyBeforeRounds);
     for (let k = 0; k < setups.length; k++) {
       const s = setups[k]!;
       const t = times[k]!;
@@ -219,6 +226,16 @@ async function benchLock(b: Bench, opts: Options) {
     result.requests.push(m);
   });
   return { result, lockfile: setups[0]?.lockfile };
+}
+
+/**
+ * With --wait-idle, waits for the machine to be mostly idle before a round; records how busy
+ * its cores were (fraction, over the half second before the round) either way.
+ */
+async function beforeRound(opts: Options, busy: Array<number | null>): Promise<void> {
+  const r = await waitIdle(IDLE_THRESHOLD, opts.waitIdle * 1000);
+  busy.push(r.busy ?? null);
+  if (opts.waitIdle > 0 && r.waitedMs > 1000) log(`waited ${Math.round(r.waitedMs / 1000)} s for an idle machine (cores ${Math.round((r.busy ?? 0) * 100)}% busy)`);
 }
 
 /** The bookworm main amd64 index from a lock made on this host (else the first suite's main amd64). */
@@ -266,7 +283,9 @@ async function benchParse(b: Bench, opts: Options, lockfile: string | undefined)
   const first = await child(false);
   await child(true);
   const t = { xz: [] as number[], strata: [] as number[], strataWall: [] as number[], strataRss: [] as number[], strataCpu: [] as number[], wasm: [] as number[], wasmWall: [] as number[] };
+  const busyBeforeRounds: Array<number | null> = [];
   for (let i = 0; i < opts.parseRuns; i++) {
+    await beforeRound(opts, busyBeforeRounds);
     const order = i % 2 === 0 ? ['xz', 'strata', 'wasm'] : ['wasm', 'strata', 'xz'];
     for (const which of order) {
       if (which === 'xz') t.xz.push((await xz()).ms);
@@ -288,6 +307,7 @@ async function benchParse(b: Bench, opts: Options, lockfile: string | undefined)
   return {
     runs: opts.parseRuns,
     warmups: 1,
+    busyBeforeRounds,
     index: { suite: ix.suite, codename: ix.codename, path: ix.path, sha256: ix.sha256, compressedBytes: ix.size, uncompressedBytes: await xzUncompressedSize(ix.blob), records: first.records },
     xzMs: series('ms', t.xz),
     /** The warm-up run's, for information. */
@@ -313,6 +333,9 @@ async function survey(b: Bench): Promise<Array<{ request: string; closure: numbe
   }
   return out;
 }
+
+/** With --wait-idle, a round starts once the cores are less busy than this (fraction). */
+const IDLE_THRESHOLD = 0.25;
 
 /** A start load average at or above this means other work was running. */
 const BUSY_LOAD = 1;
@@ -342,9 +365,19 @@ function markdown(results: Awaited<ReturnType<typeof collect>>): string {
   if (extra.length > 0) lines.push(table(['information (medians)', 'strata peak RSS', 'baseline peak RSS', 'strata CPU time', 'baseline CPU time'], extra), '');
   const m = results.machine;
   lines.push(`${results.date.slice(0, 10)}, Node ${m.node}, ${m.cpuModel}, ${m.cores} cores, load average ${m.loadAverage.start} → ${m.loadAverage.end ?? '?'}.`);
-  if (m.loadAverage.start >= BUSY_LOAD) {
+  const busyOf = (xs: Array<number | null> | undefined) => {
+    const v = (xs ?? []).filter((x): x is number => x !== null);
+    return v.length === 0 ? undefined : median(v);
+  };
+  const busyLock = busyOf(results.warmLock?.busyBeforeRounds);
+  const busyParse = busyOf(p?.busyBeforeRounds);
+  const pct = (x: number | undefined) => (x === undefined ? 'n/a' : `${Math.round(x * 100)}%`);
+  if (busyLock !== undefined || busyParse !== undefined) {
+    lines.push(`Cores busy with other work just before each round (median): warm lock ${pct(busyLock)}, cold parse ${pct(busyParse)}${results.waitIdle > 0 ? ` (rounds waited up to ${results.waitIdle} s for < ${IDLE_THRESHOLD * 100}%)` : ''}.`);
+  }
+  if (m.loadAverage.start >= BUSY_LOAD || (busyParse ?? 0) >= IDLE_THRESHOLD) {
     lines.push(
-      `**The machine was busy** (1-minute load average ${m.loadAverage.start} at the start): the cold parse uses two cores (xz and the parser) where its baseline uses one, so other work inflates its ratio more than the baseline's; rerun on an idle machine before reading much into it.`,
+      `**The machine was busy** (1-minute load average ${m.loadAverage.start} at the start): the cold parse uses two cores (xz and the parser) where its baseline uses one, so other work inflates its ratio more than the baseline's; rerun on an idle machine (or with --wait-idle) before reading much into it.`,
     );
   }
   if (results.warmLock?.coldFirstLockMs !== undefined) lines.push(`First (cold) lock, downloading and parsing every index: ${Math.round(results.warmLock.coldFirstLockMs)} ms (one run, information only).`);
@@ -368,7 +401,7 @@ async function collect(opts: Options, b: Bench) {
   const coldParse = opts.only === 'lock' ? undefined : await benchParse(b, opts, lockfile);
   const surveyed = opts.survey ? await survey(b) : undefined;
   endLoad(machine);
-  return { benchmark: 'lock', date, machine, commands, warmLock, coldParse, survey: surveyed };
+  return { benchmark: 'lock', date, machine, waitIdle: opts.waitIdle, commands, warmLock, coldParse, survey: surveyed };
 }
 
 async function main(): Promise<void> {

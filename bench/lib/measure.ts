@@ -164,3 +164,37 @@ export function table(head: string[], rows: Array<Array<string | number>>): stri
 export function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
+
+function cpuTimes(): { idle: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { idle, total: v.reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fraction of all cores busy over the next `ms` milliseconds (Linux); undefined elsewhere. */
+export async function cpuBusy(ms = 500): Promise<number | undefined> {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = cpuTimes();
+  if (a === undefined || b === undefined || b.total === a.total) return undefined;
+  return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/**
+ * On a shared machine, waits (at most `maxMs`) until other work leaves the cores mostly idle
+ * (`threshold`: fraction busy over half a second), so that a round of measurements does not
+ * start in the middle of someone else's burst. Every round is still measured and reported.
+ */
+export async function waitIdle(threshold: number, maxMs: number): Promise<{ waitedMs: number; busy: number | undefined }> {
+  const started = performance.now();
+  for (;;) {
+    const busy = await cpuBusy();
+    const waitedMs = performance.now() - started;
+    if (busy === undefined || busy < threshold || waitedMs >= maxMs) return { waitedMs: round(waitedMs, 0), busy: busy === undefined ? undefined : round(busy, 2) };
+  }
+}
