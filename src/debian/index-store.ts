@@ -55,8 +55,6 @@ interface IndexParts {
   offsets?: Int32Array;
   /** Provided names per record, with body, to write the header again. */
   provided?: ReadonlyArray<readonly string[]>;
-  /** The cache form's header lines (no final newline), when already built (PackageIndexBuilder). */
-  header?: string;
 }
 
 function nameMaps(names: string[], provided: ReadonlyArray<readonly string[]>): { byName: NameMap; byProvided: NameMap } {
@@ -78,7 +76,6 @@ export class PackageIndex {
   private readonly byName: NameMap;
   private readonly byProvided: NameMap;
   private readonly provided: ReadonlyArray<readonly string[]> | undefined;
-  private readonly header: string | undefined;
 
   private constructor(parts: IndexParts) {
     this.names = parts.names;
@@ -88,7 +85,6 @@ export class PackageIndex {
     this.body = parts.body;
     this.offsets = parts.offsets;
     this.provided = parts.provided;
-    this.header = parts.header;
   }
 
   static fromRecords(records: PackageRecord[]): PackageIndex {
@@ -145,7 +141,6 @@ export class PackageIndex {
 
   /** The header of the cache form, for an index that holds its body. */
   private headerText(): string {
-    if (this.header !== undefined) return this.header;
     const header: string[] = [MAGIC, String(this.names.length)];
     for (let i = 0; i < this.names.length; i++) header.push(`${this.names[i]}\t${this.offsets![i]}\t${this.provided![i]!.join(',')}`);
     return header.join('\n');
@@ -289,7 +284,7 @@ function addTo(map: Map<string, number | number[]>, key: string, i: number): voi
   else at.push(i);
 }
 
-/** A copy of a string that does not share the (large) string it was sliced from. */
+/** The same text, without keeping alive the (large) string it may have been sliced from. */
 function detach(s: string): string {
   return s.length < 13 ? s : (` ${s}`).slice(1);
 }
