@@ -4,7 +4,7 @@
 // one is on PATH, on the other core, and falls back to a pure WASM decoder otherwise.
 // gzip uses node:zlib; zstd uses fzstd (pure JS; Node 20's zlib has no zstd).
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -178,7 +178,10 @@ export async function* decompressFile(path: string, compression: Compression, wh
   try {
     for (;;) {
       const done = exitCode !== undefined;
-      const { bytesRead } = await out.read(buffer, 0, buffer.length, position);
+      // A synchronous read: the scratch file is local and in the page cache, so this costs a
+      // copy, where an asynchronous read costs a thread-pool round trip and a promise for each
+      // of the several hundred chunks of an index.
+      const bytesRead = readSync(out.fd, buffer, 0, buffer.length, position);
       if (bytesRead > 0) {
         position += bytesRead;
         yield options.transient ? buffer.subarray(0, bytesRead) : Buffer.from(buffer.subarray(0, bytesRead));
