@@ -375,9 +375,11 @@ function markdown(results: Awaited<ReturnType<typeof collect>>): string {
   if (busyLock !== undefined || busyParse !== undefined) {
     lines.push(`Cores busy with other work just before each round (median): warm lock ${pct(busyLock)}, cold parse ${pct(busyParse)}${results.waitIdle > 0 ? ` (rounds waited up to ${results.waitIdle} s for < ${IDLE_THRESHOLD * 100}%)` : ''}.`);
   }
-  if (m.loadAverage.start >= BUSY_LOAD || (busyParse ?? 0) >= IDLE_THRESHOLD) {
+  // The load average lags by a minute; the busy fraction sampled before each round is better.
+  const busy = busyParse !== undefined || busyLock !== undefined ? Math.max(busyParse ?? 0, busyLock ?? 0) >= IDLE_THRESHOLD : m.loadAverage.start >= BUSY_LOAD;
+  if (busy) {
     lines.push(
-      `**The machine was busy** (1-minute load average ${m.loadAverage.start} at the start): the cold parse uses two cores (xz and the parser) where its baseline uses one, so other work inflates its ratio more than the baseline's; rerun on an idle machine (or with --wait-idle) before reading much into it.`,
+      `**The machine was busy** (1-minute load average ${m.loadAverage.start} at the start, cores ${pct(busyLock)} / ${pct(busyParse)} busy before the rounds): the cold parse uses two cores (xz and the parser) where its baseline uses one, so other work inflates its ratio more than the baseline's; rerun on an idle machine (or with --wait-idle) before reading much into it.`,
     );
   }
   if (results.warmLock?.coldFirstLockMs !== undefined) lines.push(`First (cold) lock, downloading and parsing every index: ${Math.round(results.warmLock.coldFirstLockMs)} ms (one run, information only).`);
