@@ -4,7 +4,7 @@
 // one is on PATH, on the other core, and falls back to a pure WASM decoder otherwise.
 // gzip uses node:zlib; zstd uses fzstd (pure JS; Node 20's zlib has no zstd).
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -160,12 +160,20 @@ async function* processXz(xz: string, input: AsyncIterable<Uint8Array>, what: st
   }
 }
 
+export interface DecompressFileOptions {
+  /**
+   * The caller is done with each chunk before it asks for the next one (it decodes or copies
+   * it at once), so a chunk may be a view of a buffer that the next read reuses.
+   */
+  transient?: boolean;
+}
+
 /**
  * Decompresses a file. For xz with the host's xz, the decoder writes to a scratch file that
  * this reads as it grows: no pipe in between, so neither side waits on a 64 KiB buffer and
  * the two cores overlap fully (the index parse then costs about what `xz -dc` alone costs).
  */
-export async function* decompressFile(path: string, compression: Compression, what: string, scratchPath?: string): AsyncGenerator<Buffer> {
+export async function* decompressFile(path: string, compression: Compression, what: string, scratchPath?: string, options: DecompressFileOptions = {}): AsyncGenerator<Buffer> {
   const xz = compression === 'xz' ? hostXz() : null;
   if (xz === null || scratchPath === undefined) {
     const handle = await open(path, 'r');
@@ -192,10 +200,13 @@ export async function* decompressFile(path: string, compression: Compression, wh
   try {
     for (;;) {
       const done = exitCode !== undefined;
-      const { bytesRead } = await out.read(buffer, 0, buffer.length, position);
+      // A synchronous read: the scratch file is local and in the page cache, so this costs a
+      // copy, where an asynchronous read costs a thread-pool round trip and a promise for each
+      // of the several hundred chunks of an index.
+      const bytesRead = readSync(out.fd, buffer, 0, buffer.length, position);
       if (bytesRead > 0) {
         position += bytesRead;
-        yield Buffer.from(buffer.subarray(0, bytesRead));
+        yield options.transient ? buffer.subarray(0, bytesRead) : Buffer.from(buffer.subarray(0, bytesRead));
         continue;
       }
       if (done) break;

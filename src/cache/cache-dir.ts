@@ -13,7 +13,7 @@
 //   rootfs/in-use/<key>.<pid>  markers of running sandboxes, which `strata cache gc` spares
 //   tmp/                   private temp files; stale ones are removed by `strata cache gc`
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
@@ -87,13 +87,22 @@ export class CacheDir {
     return join(this.root, ...parts);
   }
 
-  /** Writes a keyed (non-blob) file atomically. */
-  async writeAtomic(relative: string, data: string | Uint8Array): Promise<void> {
+  /** Writes a keyed (non-blob) file atomically; an array of pieces is written one after the other. */
+  async writeAtomic(relative: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
     const target = join(this.root, relative);
     await mkdir(dirname(target), { recursive: true });
     const temp = this.tempPath('w');
     try {
-      await writeFile(temp, data);
+      if (Array.isArray(data)) {
+        const handle = await open(temp, 'w');
+        try {
+          for (const piece of data as readonly Uint8Array[]) await handle.write(piece);
+        } finally {
+          await handle.close();
+        }
+      } else {
+        await writeFile(temp, data as string | Uint8Array);
+      }
       await rename(temp, target);
     } catch (e) {
       await rm(temp, { force: true });

@@ -11,7 +11,7 @@ import { download, DEFAULT_NETWORK, type NetworkOptions } from './download.js';
 import { parseRelease, type IndexEntry, type ReleaseInfo } from './release.js';
 import { verifyClearsigned, type Keyring } from './signature.js';
 import { PackagesParser, decodeIndexChunk } from './package-index.js';
-import { PackageIndex } from './index-store.js';
+import { PackageIndex, PackageIndexBuilder } from './index-store.js';
 
 export interface SuiteRequest {
   /** The archive root, e.g. the URI of an apt source. */
@@ -137,8 +137,7 @@ async function verifyCached(cache: CacheDir, armored: string, sha: Sha256Hex, ke
 }
 
 async function loadIndex(req: SuiteRequest, release: ReleaseInfo, entry: IndexEntry, ctx: ArchiveContext, net: NetworkOptions): Promise<PackageIndex> {
-  const cacheKey = `index/${entry.sha256}.idx`;
-  const cached = await ctx.cache.readOptional(cacheKey);
+  const cached = await ctx.cache.readOptional(indexCacheKey(entry.sha256));
   if (cached !== undefined) {
     const index = PackageIndex.deserialise(cached.toString('latin1'));
     if (index !== undefined) return index;
@@ -169,16 +168,40 @@ async function loadIndex(req: SuiteRequest, release: ReleaseInfo, entry: IndexEn
     blob = got.path;
   }
   ctx.onProgress?.({ kind: 'parse', what });
-  const compression = compressionOfName(entry.path) ?? 'none';
-  const parser = new PackagesParser(what);
-  const scratch = ctx.cache.tempPath('index');
-  try {
-    for await (const chunk of decompressFile(blob, compression, what, scratch)) parser.write(decodeIndexChunk(chunk));
-  } finally {
-    await rm(scratch, { force: true });
-  }
-  const index = PackageIndex.fromRecords(parser.end());
-  await ctx.cache.writeAtomic(cacheKey, Buffer.from(index.serialise(), 'latin1'));
+  const index = await parseAndCacheIndex(ctx.cache, blob, entry, what);
   ctx.onProgress?.({ kind: 'done', what });
   return index;
+}
+
+/**
+ * What loadIndex does once the index file is downloaded and verified: parse it, and store
+ * the parsed form in the cache under the index's sha256. bench/lock.ts times this.
+ */
+export async function parseAndCacheIndex(cache: CacheDir, blobPath: string, entry: Pick<IndexEntry, 'path' | 'sha256'>, what: string): Promise<PackageIndex> {
+  const index = await parseIndexFile(blobPath, entry.path, what, cache.tempPath('index'));
+  await cache.writeAtomic(indexCacheKey(entry.sha256), index.serialiseToBuffers());
+  return index;
+}
+
+function indexCacheKey(sha256: Sha256Hex): string {
+  return `index/${sha256}.idx`;
+}
+
+/**
+ * Parses a downloaded (and already verified) Packages index file into a PackageIndex: the
+ * decompressor named by `entryPath`'s extension feeds the streaming parser. `scratchPath` is
+ * a private temp path the host's xz may write to; it is removed before this returns.
+ * Used by parseAndCacheIndex.
+ */
+export async function parseIndexFile(blobPath: string, entryPath: string, what: string, scratchPath: string): Promise<PackageIndex> {
+  const compression = compressionOfName(entryPath) ?? 'none';
+  const builder = new PackageIndexBuilder();
+  const parser = new PackagesParser(what, (record) => builder.add(record));
+  try {
+    for await (const chunk of decompressFile(blobPath, compression, what, scratchPath, { transient: true })) parser.write(decodeIndexChunk(chunk));
+  } finally {
+    await rm(scratchPath, { force: true });
+  }
+  parser.end();
+  return builder.finish();
 }

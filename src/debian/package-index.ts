@@ -50,18 +50,46 @@ const KNOWN_FIELDS = [
   'X-Cargo-Built-Using', 'Built-For-Profiles', 'Breaks-Ruby', 'Dbgsym-Of', 'Bugs', 'Origin', 'Nodejs-Version',
 ];
 
-const FIELD_ID = new Map<string, number>();
-const FIELD_KEY: string[] = [];
-for (const name of KNOWN_FIELDS) {
-  FIELD_ID.set(name, FIELD_KEY.length);
-  FIELD_KEY.push(name.toLowerCase());
-}
-const FIELD_ID_LOWER = new Map<string, number>(FIELD_KEY.map((k, i) => [k, i]));
+/** Known names by their lower-case form, for the rare field written in another case. */
+const FIELD_ID_LOWER = new Map<string, number>(KNOWN_FIELDS.map((name, i) => [name.toLowerCase(), i]));
 const F = Object.fromEntries(KNOWN_FIELDS.map((name, i) => [name, i])) as Record<string, number>;
 /** Fields whose continuation lines are kept (folded relation fields). */
 const KEEP_CONTINUATION = new Uint8Array(KNOWN_FIELDS.length);
 for (const name of ['Depends', 'Pre-Depends', 'Recommends', 'Suggests', 'Provides', 'Conflicts', 'Breaks', 'Replaces']) {
   KEEP_CONTINUATION[F[name]!] = 1;
+}
+
+/** Fields whose values go into a PackageRecord; the others are only checked (syntax, no duplicates). */
+const USED = new Uint8Array(KNOWN_FIELDS.length);
+for (const name of [
+  'Package', 'Version', 'Architecture', 'Multi-Arch', 'Essential', 'Priority', 'Section', 'Source', 'Depends', 'Pre-Depends',
+  'Recommends', 'Suggests', 'Provides', 'Conflicts', 'Breaks', 'Replaces', 'Filename', 'Size', 'SHA256', 'Installed-Size',
+]) {
+  USED[F[name]!] = 1;
+}
+
+/**
+ * Exact-case lookup of a known field name at a position in the text, without slicing it out:
+ * candidates are chained by (first character, length) and confirmed with startsWith. Most
+ * lines of an index start with one of a dozen names, so this is most of the parser's work.
+ */
+const DISPATCH_LEN = 32;
+const DISPATCH = new Int16Array(128 * DISPATCH_LEN).fill(-1);
+const DISPATCH_NEXT = new Int16Array(KNOWN_FIELDS.length).fill(-1);
+for (let id = KNOWN_FIELDS.length - 1; id >= 0; id--) {
+  const name = KNOWN_FIELDS[id]!;
+  if (name.length >= DISPATCH_LEN) continue;
+  const slot = (name.charCodeAt(0) & 0x7f) * DISPATCH_LEN + name.length;
+  DISPATCH_NEXT[id] = DISPATCH[slot]!;
+  DISPATCH[slot] = id;
+}
+
+function knownFieldAt(buf: string, start: number, length: number, first: number): number {
+  if (length >= DISPATCH_LEN || first >= 128) return -1;
+  for (let id = DISPATCH[first * DISPATCH_LEN + length]!; id >= 0; id = DISPATCH_NEXT[id]!) {
+    if (buf.startsWith(KNOWN_FIELDS[id]!, start)) return id;
+  }
+  return -1;
 }
 
 function valueOf(buf: string, from: number, end: number): string {
@@ -89,8 +117,12 @@ export class PackagesParser {
   /** The field a continuation line continues: a known id, -2 for an unknown field, -1 for none. */
   private lastId = -1;
 
-  constructor(source: string) {
+  private readonly onRecord: ((record: PackageRecord) => void) | undefined;
+
+  /** With `onRecord`, each record goes there as its stanza ends instead of into `records`. */
+  constructor(source: string, onRecord?: (record: PackageRecord) => void) {
     this.source = source;
+    this.onRecord = onRecord;
   }
 
   private fail(why: string, line = this.line): never {
@@ -101,15 +133,27 @@ export class PackagesParser {
   }
 
   write(text: string): void {
-    const buf = this.pending === '' ? text : this.pending + text;
     let start = 0;
-    for (;;) {
-      const nl = buf.indexOf('\n', start);
-      if (nl < 0) break;
-      this.onLine(buf, start, nl);
+    if (this.pending !== '') {
+      // Finish the carried-over line on its own: prepending it to the whole chunk would make
+      // V8 copy the chunk into a new flat string before the first search.
+      const nl = text.indexOf('\n');
+      if (nl < 0) {
+        this.pending += text;
+        return;
+      }
+      const line = this.pending + text.slice(0, nl);
+      this.pending = '';
+      this.onLine(line, 0, line.length);
       start = nl + 1;
     }
-    this.pending = start === 0 ? buf : buf.slice(start);
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      this.onLine(text, start, nl);
+      start = nl + 1;
+    }
+    this.pending = start === 0 ? text : text.slice(start);
   }
 
   end(): PackageRecord[] {
@@ -150,23 +194,24 @@ export class PackagesParser {
       if (this.seenOther.size > 0) this.seenOther.clear();
       this.stanzaLine = this.line;
     }
-    const name = buf.slice(start, colon);
-    let id = FIELD_ID.get(name);
-    if (id === undefined) {
+    let id = knownFieldAt(buf, start, colon - start, c);
+    if (id < 0) {
+      const name = buf.slice(start, colon);
       const key = name.toLowerCase();
-      id = FIELD_ID_LOWER.get(key);
-      if (id === undefined) {
+      const known = FIELD_ID_LOWER.get(key);
+      if (known === undefined) {
         if (!FIELD_NAME.test(name) || c === 0x2d || c === 0x23) this.fail(`invalid field name ${JSON.stringify(name)}`);
         if (this.seenOther.has(key)) this.fail(`field ${name} appears twice in one stanza`);
         this.seenOther.add(key);
         this.lastId = -2;
         return;
       }
+      id = known;
     }
-    if (this.seenIn[id] === this.stanza) this.fail(`field ${name} appears twice in one stanza`);
+    if (this.seenIn[id] === this.stanza) this.fail(`field ${buf.slice(start, colon)} appears twice in one stanza`);
     this.seenIn[id] = this.stanza;
     this.lastId = id;
-    this.values[id] = valueOf(buf, colon + 1, end);
+    if (USED[id] === 1) this.values[id] = valueOf(buf, colon + 1, end);
   }
 
   private get(id: number): string {
@@ -209,7 +254,7 @@ export class PackagesParser {
       source = m![1]!;
       if (m![2] !== undefined) sourceVersion = m![2];
     }
-    this.records.push({
+    const record: PackageRecord = {
       name,
       version,
       architecture,
@@ -231,7 +276,9 @@ export class PackagesParser {
       size: Number(sizeText),
       sha256,
       installedSize: installedText === '' ? 0 : Number(installedText),
-    });
+    };
+    if (this.onRecord !== undefined) this.onRecord(record);
+    else this.records.push(record);
   }
 }
 
