@@ -33,6 +33,18 @@ export const ERROR_CODES = {
   CACHE_ERROR: 'the cache directory is unusable',
   IO_ERROR: 'a file could not be read or written',
   NOT_REPRODUCIBLE: 'two builds of the same inputs differ',
+  CONFIG_INVALID: 'the server configuration does not follow docs/registry.md',
+  STORE_ERROR: 'the blob store cannot be read or written',
+  NAME_INVALID: 'an image name does not follow the registry name grammar (docs/registry.md)',
+  MANIFEST_UNKNOWN: 'no manifest for that tag or digest',
+  BLOB_UNKNOWN: 'no blob with that digest',
+  DIGEST_INVALID: 'a digest is malformed or uses an unsupported algorithm',
+  RANGE_INVALID: 'a Range request cannot be satisfied',
+  UNSUPPORTED: 'the registry does not support that operation',
+  ROUTE_UNKNOWN: 'no such endpoint',
+  LIMIT_EXCEEDED: 'a request is over one of the server\'s limits',
+  BUILD_TIMEOUT: 'an on-demand build did not finish in time',
+  BUSY: 'the server is building as many images as it allows',
   INTERNAL: 'a bug in strata',
 } as const;
 

@@ -1,0 +1,21 @@
+// The folder store passes the BlobStore conformance suite, and survives what a crash leaves.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FsStore } from '../src/store/fs-store.js';
+import { storeConformance } from './helpers/store-conformance.js';
+import { tempDir } from './helpers/temp.js';
+
+storeConformance('fs', async () => FsStore.open(await tempDir(undefined, 'strata-fs-store-')));
+
+test('opening the store removes temp files a dead process left a day ago, and only those', async (t) => {
+  const root = await tempDir(t, 'strata-fs-store-');
+  await mkdir(join(root, 'tmp'), { recursive: true });
+  await writeFile(join(root, 'tmp', 'old'), 'x');
+  await writeFile(join(root, 'tmp', 'fresh'), 'y');
+  const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+  await utimes(join(root, 'tmp', 'old'), old, old);
+  await FsStore.open(root);
+  assert.deepEqual(await readdir(join(root, 'tmp')), ['fresh']);
+});
