@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   STORE_ERROR: 'the blob store cannot be read or written',
   NAME_INVALID: 'an image name does not follow the registry name grammar (docs/registry.md)',
   MANIFEST_UNKNOWN: 'no manifest for that tag or digest',
+  IMAGE_UNKNOWN: 'this server makes no image of that name (architecture or named spec not configured)',
   BLOB_UNKNOWN: 'no blob with that digest',
   DIGEST_INVALID: 'a digest is malformed or uses an unsupported algorithm',
   RANGE_INVALID: 'a Range request cannot be satisfied',
@@ -45,6 +46,7 @@ export const ERROR_CODES = {
   LIMIT_EXCEEDED: 'a request is over one of the server\'s limits',
   BUILD_TIMEOUT: 'an on-demand build did not finish in time',
   BUSY: 'the server is building as many images as it allows',
+  REQUEST_TOO_LARGE: 'a request is larger than the server accepts',
   INTERNAL: 'a bug in strata',
 } as const;
 

@@ -14,6 +14,7 @@ const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['audit', 'List every maintainer-script action of the closure that no effect handles.', async () => (await import('./commands/audit.js')).auditCommand],
   ['fetch', 'Download every .deb of the lock into the cache, each verified against its pinned sha256.', async () => (await import('./commands/fetch.js')).fetchCommand],
   ['vendor', 'Copy every locked .deb into DIR (pool layout), usable as a source.fallbacks entry.', async () => (await import('./commands/vendor.js')).vendorCommand],
+  ['serve', 'Run an OCI registry that builds images on demand: the repository name lists the packages.', async () => (await import('./commands/serve.js')).serveCommand],
 ];
 
 export async function loadCommands(): Promise<Command[]> {

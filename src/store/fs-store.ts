@@ -9,6 +9,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { StrataError } from '../errors.js';
 import { checkRecordKey, digestHex, type BlobStore, type ByteRange } from './blob-store.js';
@@ -212,4 +213,11 @@ export class FsStore implements BlobStore {
   async deleteRecord(key: string): Promise<void> {
     await rm(this.recordPath(key), { force: true });
   }
+}
+
+/** $STRATA_STORE_DIR, else $XDG_DATA_HOME/strata/store, else ~/.local/share/strata/store. */
+export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STRATA_STORE_DIR) return env.STRATA_STORE_DIR;
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'strata', 'store');
+  return join(homedir(), '.local', 'share', 'strata', 'store');
 }
