@@ -85,13 +85,13 @@ export interface TestServer extends RunningServer {
   host: string;
 }
 
-export async function startTestServer(world: ServeWorld, opts: { config?: ServerConfig; storeDir?: string; noListen?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(world: ServeWorld, opts: { config?: ServerConfig; storeDir?: string; cacheDir?: string; noListen?: boolean } = {}): Promise<TestServer> {
   const storeDir = opts.storeDir ?? (await mkdtemp(join(world.work, 'store-')));
   const logs: LogEntry[] = [];
   const running = await startServer({
     config: opts.config ?? serveConfig(world),
     store: await FsStore.open(storeDir),
-    cache: await CacheDir.open(world.cacheDir),
+    cache: await CacheDir.open(opts.cacheDir ?? world.cacheDir),
     net: FAST_NET,
     workers: 1,
     onLog: (e) => logs.push(e),
