@@ -44,6 +44,12 @@ export interface ServerConfig {
   /** Architectures served; the first is the default of names without a prefix. */
   architectures: string[];
   profile: 'slim' | 'full';
+  /**
+   * The layer budget of the images (spec `layers.budget`). 120 by default, above the spec's
+   * default of 100: a new combination reuses the per-package layers of earlier images only
+   * while its plan stays within the budget (merging groups makes new layers).
+   */
+  budget: number;
   /** Seconds between snapshot refreshes; 0 turns refreshing off. */
   refreshSeconds: number;
   /** Named specs: name → absolute path of the spec file. */
@@ -65,10 +71,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
 };
 
 export function defaultServerConfig(): ServerConfig {
-  return { listen: '127.0.0.1:5000', source: {}, architectures: ['amd64'], profile: 'slim', refreshSeconds: 3600, specs: {}, limits: { ...DEFAULT_LIMITS } };
+  return { listen: '127.0.0.1:5000', source: {}, architectures: ['amd64'], profile: 'slim', budget: 120, refreshSeconds: 3600, specs: {}, limits: { ...DEFAULT_LIMITS } };
 }
 
-const TOP = ['listen', 'store', 'cache-dir', 'source', 'architectures', 'profile', 'refresh', 'specs', 'limits'];
+const TOP = ['listen', 'store', 'cache-dir', 'source', 'architectures', 'profile', 'budget', 'refresh', 'specs', 'limits'];
 const SOURCE = ['mirror', 'suites', 'components', 'keyring', 'fallbacks'];
 const LIMITS = ['packages', 'closure-packages', 'closure-size', 'build-timeout', 'builds', 'queue', 'header-size', 'body-size'];
 const SPEC_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
@@ -201,6 +207,10 @@ export function parseServerConfig(text: string, file: string, baseDir: string): 
     const p = str(ctx, get('profile'), 'profile');
     if (p !== 'slim' && p !== 'full') ctx.fail(get('profile'), 'profile', 'expected slim or full');
     config.profile = p as 'slim' | 'full';
+  }
+  if (f.has('budget')) {
+    config.budget = positive(ctx, get('budget'), 'budget');
+    if (config.budget > 120) ctx.fail(get('budget'), 'budget', 'must be at most 120 (the spec\'s layers.budget range; runtimes cap an image near 125 layers)');
   }
   if (f.has('refresh')) config.refreshSeconds = duration(ctx, get('refresh'), 'refresh');
   if (f.has('specs')) {

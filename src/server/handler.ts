@@ -1,8 +1,8 @@
 // Owns the registry's HTTP protocol as a function, `(HttpRequest) => Promise<HttpResponse>`,
 // testable without a socket: routes (routes.ts) → the registry → status, headers and body,
 // and every error through the one table (http-errors.ts). Request and response are plain
-// data rather than the Fetch API's classes, so a blob can stay a Node stream all the way to
-// the socket (web streams cost a third of the blob throughput on Node 20).
+// data rather than the Fetch API's classes, so a blob stays an async iterable of file chunks
+// all the way to the socket, never converted to and from web streams (ARCHITECTURE.md).
 //
 // Every manifest and blob response carries Docker-Content-Digest, Content-Length and
 // Content-Type; every /v2/ response carries Docker-Distribution-API-Version.
@@ -27,7 +27,7 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string>;
-  /** Omitted for HEAD; a Node Readable is piped as it is. */
+  /** Omitted for HEAD; bytes, a Node Readable (piped) or an async iterable of chunks. */
   body?: Uint8Array | AsyncIterable<Uint8Array>;
   /** Fields for the request's log line. */
   log: Record<string, unknown>;

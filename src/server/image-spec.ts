@@ -20,7 +20,7 @@ export function sourceValue(source: ServerSource): Record<string, unknown> {
 }
 
 /** The spec text of a package-set request (not a named spec). */
-export function imageSpecText(req: ImageRequest, config: Pick<ServerConfig, 'source' | 'architectures' | 'profile'>): string {
+export function imageSpecText(req: ImageRequest, config: Pick<ServerConfig, 'source' | 'architectures' | 'profile' | 'budget'>): string {
   const arch = req.architecture ?? config.architectures[0]!;
   const lines = [
     `# The image that strata serve builds for ${canonicalName(req, config.architectures[0]!)} (docs/registry.md).`,
@@ -31,6 +31,7 @@ export function imageSpecText(req: ImageRequest, config: Pick<ServerConfig, 'sou
   lines.push(`architectures: ${canonicalJson([arch])}`);
   lines.push(`packages: ${canonicalJson(requestedPackages(req))}`);
   lines.push(`profile: ${canonicalJson(config.profile)}`);
+  lines.push(`layers: ${canonicalJson({ budget: config.budget })}`);
   if (req.nonroot) {
     const { name, uid, gid, home } = NONROOT;
     lines.push(`accounts: ${canonicalJson({ groups: [{ name, gid }], users: [{ name, uid, gid, home }], 'run-as': name })}`);

@@ -53,6 +53,16 @@ function errorResponse(e: unknown, head: boolean): HttpResponse {
   return res;
 }
 
+/** Writes chunks as the socket takes them; stops (and ends the source) when the client goes. */
+async function writeChunks(res: ServerResponse, body: AsyncIterable<Uint8Array>): Promise<void> {
+  const closed = new Promise<void>((resolve) => res.once('close', resolve));
+  for await (const chunk of body) {
+    if (res.destroyed) break;
+    if (!res.write(chunk)) await Promise.race([new Promise<void>((resolve) => res.once('drain', resolve)), closed]);
+  }
+  if (!res.destroyed) res.end();
+}
+
 async function send(res: ServerResponse, out: HttpResponse): Promise<void> {
   res.writeHead(out.status, out.headers);
   const body = out.body;
@@ -60,8 +70,10 @@ async function send(res: ServerResponse, out: HttpResponse): Promise<void> {
     res.end();
   } else if (body instanceof Uint8Array) {
     res.end(body);
+  } else if (body instanceof Readable) {
+    await pipeline(body, res);
   } else {
-    await pipeline(body instanceof Readable ? body : Readable.from(body), res);
+    await writeChunks(res, body);
   }
 }
 
@@ -114,7 +126,7 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listening
       .catch((e: unknown) => errorResponse(e, head))
       .then((r) => {
         out = r;
-        if (head && r.body !== undefined && !(r.body instanceof Uint8Array)) (r.body as Readable).destroy?.();
+        if (head && r.body instanceof Readable) r.body.destroy();
         if (head) delete r.body;
         return send(res, r);
       })

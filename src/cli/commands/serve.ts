@@ -57,7 +57,19 @@ export const serveCommand: Command = {
     const cacheFlag = args.options['cache-dir'] as string | undefined;
     const cache = await CacheDir.open(resolve(cacheFlag ?? config.cacheDir ?? defaultCacheRoot()));
     const store = await FsStore.open(storeDir);
-    const write = (entry: unknown) => process.stdout.write(`${JSON.stringify(entry)}\n`);
+    // Log lines are batched into one write per turn of the event loop: under load, one write
+    // per request costs more than answering it.
+    let batch: string[] = [];
+    const flush = () => {
+      if (batch.length === 0) return;
+      const text = batch.join('');
+      batch = [];
+      process.stdout.write(text);
+    };
+    const write = (entry: unknown) => {
+      if (batch.length === 0) setImmediate(flush);
+      batch.push(`${JSON.stringify(entry)}\n`);
+    };
     const server = await startServer({ config, store, cache, onLog: write, ...(workers !== undefined ? { workers } : {}) });
     const snapshot = server.registry.snapshots.current?.record.tag;
     write({ kind: 'event', time: new Date().toISOString(), event: 'listening', url: server.url, store: store.description, cache: cache.root, snapshot });
@@ -73,6 +85,7 @@ export const serveCommand: Command = {
     });
     await server.close();
     write({ kind: 'event', time: new Date().toISOString(), event: 'stopped' });
+    flush();
     return 0;
   },
 };
