@@ -67,6 +67,7 @@ function notModified(req: HttpRequest, digest: string): boolean {
 }
 
 export function createHandler(registry: Registry, metrics: Metrics, hostOf: (req: HttpRequest) => string = (r) => header(r, 'host') ?? 'localhost:5000'): Handler {
+  const manifestHeaders = new Map<string, Record<string, string>>();
   async function route(req: HttpRequest, r: Route): Promise<HttpResponse> {
     switch (r.kind) {
       case 'home': {
@@ -91,11 +92,19 @@ export function createHandler(registry: Registry, metrics: Metrics, hostOf: (req
           hint: 'pull NAME:latest to get an image; push to a registry such as docker-registry instead',
         });
       case 'manifest': {
-        const m = await registry.manifest(r.name, r.reference, req.headers.accept);
+        const m = registry.cachedManifest(r.name, r.reference, req.headers.accept) ?? (await registry.manifest(r.name, r.reference, req.headers.accept));
         const log = { via: m.via, digest: m.digest };
-        const headers = { ...API_VERSION, 'docker-content-digest': m.digest, etag: `"${m.digest}"` };
-        if (notModified(req, m.digest)) return { status: 304, headers, log };
-        return bytesResponse(req, 200, m.mediaType, m.bytes, headers, log);
+        if (notModified(req, m.digest)) return { status: 304, headers: { ...API_VERSION, 'docker-content-digest': m.digest, etag: `"${m.digest}"` }, log };
+        // The headers of a manifest never change: built once per digest, shared by responses.
+        let headers = manifestHeaders.get(m.digest);
+        if (headers === undefined) {
+          headers = { 'content-type': m.mediaType, 'content-length': String(m.bytes.length), ...API_VERSION, 'docker-content-digest': m.digest, etag: `"${m.digest}"` };
+          if (manifestHeaders.size >= 10_000) manifestHeaders.clear();
+          manifestHeaders.set(m.digest, headers);
+        }
+        const res: HttpResponse = { status: 200, headers, log };
+        if (req.method !== 'HEAD') res.body = m.bytes;
+        return res;
       }
       case 'blob': {
         registry.resolve(r.name);

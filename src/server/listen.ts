@@ -112,26 +112,20 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listening
     const declared = Number(req.headers['content-length'] ?? 0);
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const reading = method === 'GET' || method === 'HEAD';
-    let pending: Promise<HttpResponse>;
-    if (reading && (declared > opts.bodyBytes || (chunked && opts.bodyBytes === 0))) {
-      pending = Promise.resolve(errorResponse(new StrataError('REQUEST_TOO_LARGE', `the request has a body of ${chunked ? 'unknown length' : `${declared} bytes`}; this server accepts at most ${opts.bodyBytes} (limits.body-size)`), head));
-    } else {
+    const answer = (r: HttpResponse) => {
+      out = r;
+      if (head && r.body instanceof Readable) r.body.destroy();
+      if (head) delete r.body;
       // A push's body is never read: the answer is a refusal, and the connection closes after it.
-      pending = handler({ method, url: req.url ?? '/', headers: req.headers }).then((r) => {
-        if (!reading) r.headers.connection = 'close';
-        return r;
-      });
+      if (!reading) r.headers.connection = 'close';
+      send(res, r).catch(() => res.destroy());
+    };
+    if (reading && (declared > opts.bodyBytes || (chunked && opts.bodyBytes === 0))) {
+      answer(errorResponse(new StrataError('REQUEST_TOO_LARGE', `the request has a body of ${chunked ? 'unknown length' : `${declared} bytes`}; this server accepts at most ${opts.bodyBytes} (limits.body-size)`), head));
+    } else {
+      handler({ method, url: req.url ?? '/', headers: req.headers }).then(answer, (e: unknown) => answer(errorResponse(e, head)));
     }
-    pending
-      .catch((e: unknown) => errorResponse(e, head))
-      .then((r) => {
-        out = r;
-        if (head && r.body instanceof Readable) r.body.destroy();
-        if (head) delete r.body;
-        return send(res, r);
-      })
-      .catch(() => res.destroy());
-    if (reading) req.resume();
+    if (reading && (declared > 0 || chunked)) req.resume();
   });
 
   // Header blocks over the limit, malformed requests, slow headers: answer and close.

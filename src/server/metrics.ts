@@ -6,10 +6,10 @@ type Labels = Record<string, string>;
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-function labelText(labels: Labels): string {
+export function labelText(labels: Labels): string {
   const keys = Object.keys(labels).sort();
   if (keys.length === 0) return '';
-  const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+  const esc = (v: string) => (/[\\\n"]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v);
   return `{${keys.map((k) => `${k}="${esc(labels[k]!)}"`).join(',')}}`;
 }
 
@@ -34,18 +34,20 @@ export class Metrics {
     return f;
   }
 
-  inc(name: string, help: string, labels: Labels = {}, by = 1): void {
+  inc(name: string, help: string, labels: Labels | string = {}, by = 1): void {
     const s = this.family(name, help, 'counter').series;
-    const key = labelText(labels);
+    const key = typeof labels === 'string' ? labels : labelText(labels);
     s.set(key, (s.get(key) ?? 0) + by);
   }
 
-  observe(name: string, help: string, labels: Labels, seconds: number): void {
+  /** `labels` may be given as labelText(labels), for callers on a hot path that reuse it. */
+  observe(name: string, help: string, labels: Labels | string, seconds: number): void {
     this.family(name, help, 'histogram');
-    const key = `${name}${labelText(labels)}`;
+    const text = typeof labels === 'string' ? labels : labelText(labels);
+    const key = `${name}${text}`;
     let h = this.histograms.get(key);
     if (h === undefined) {
-      h = { labels: labelText(labels), buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      h = { labels: text, buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
       this.histograms.set(key, h);
     }
     for (let i = 0; i < DURATION_BUCKETS.length; i++) if (seconds <= DURATION_BUCKETS[i]!) h.buckets[i]!++;

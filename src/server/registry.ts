@@ -15,6 +15,7 @@ import { configureSources } from '../build/sources.js';
 import { parseSpec, specTextSha256 } from '../spec/parse-spec.js';
 import type { LoadedSpec } from '../spec/spec.js';
 import { digestHex, readBlobBytes, readJsonRecord, type BlobStore } from '../store/blob-store.js';
+import type { Descriptor } from '../image/oci.js';
 import { ImageBuilder, type BuildEvent, type ImageRecord } from './builder.js';
 import type { ServerConfig } from './config.js';
 import { canonicalName, parseImageName, requestedPackages } from './image-name.js';
@@ -71,6 +72,8 @@ export class Registry {
   private readonly records = new Map<string, ImageRecord>();
   private readonly manifests = new Map<string, { bytes: Buffer; mediaType: string }>();
   private readonly named = new Map<string, ResolvedName>();
+  /** Accept header (and the forms on offer) → the form chosen. */
+  private readonly negotiated = new Map<string, string>();
   /** The most recent builds, newest last. */
   readonly recent: ImageRecord[] = [];
 
@@ -220,6 +223,35 @@ export class Registry {
     return m;
   }
 
+  private choose(accept: string | string[] | undefined, record: ImageRecord): Descriptor {
+    const key = `${Array.isArray(accept) ? accept.join(', ') : (accept ?? '')}\n${record.variants.length}:${record.root.mediaType}`;
+    let mediaType = this.negotiated.get(key);
+    if (mediaType === undefined) {
+      mediaType = chooseMediaType(parseAccept(accept), record.variants.map((v) => v.mediaType));
+      remember(this.negotiated, key, mediaType);
+    }
+    return record.variants.find((v) => v.mediaType === mediaType)!;
+  }
+
+  /**
+   * The answer for a manifest that is already in memory, with no I/O and no waiting (the hot
+   * path: a cached image pulled again); undefined when anything must be read or built.
+   */
+  cachedManifest(name: string, reference: string, accept: string | string[] | undefined): ManifestResult | undefined {
+    const r = this.names.get(name);
+    if (r === undefined) return undefined;
+    if (reference.includes(':')) {
+      const m = this.manifests.get(reference);
+      return m === undefined ? undefined : { bytes: m.bytes, mediaType: m.mediaType, digest: reference, via: 'digest' };
+    }
+    const tag = reference === LATEST ? this.snapshots.current?.record.tag : reference;
+    const record = tag === undefined ? undefined : this.records.get(`${r.key}@${tag}`);
+    if (record === undefined) return undefined;
+    const chosen = this.choose(accept, record);
+    const m = this.manifests.get(chosen.digest);
+    return m === undefined ? undefined : { bytes: m.bytes, mediaType: m.mediaType, digest: chosen.digest, via: 'hit' };
+  }
+
   async manifest(name: string, reference: string, accept: string | string[] | undefined): Promise<ManifestResult> {
     const r = this.resolve(name);
     if (reference.includes(':')) {
@@ -228,8 +260,7 @@ export class Registry {
       return { ...m, digest: reference, via: 'digest' };
     }
     const { record, via } = await this.imageAt(r, reference);
-    const mediaType = chooseMediaType(parseAccept(accept), record.variants.map((v) => v.mediaType));
-    const chosen = record.variants.find((v) => v.mediaType === mediaType)!;
+    const chosen = this.choose(accept, record);
     const m = await this.manifestByDigest(chosen.digest);
     if (m === undefined) throw new StrataError('STORE_ERROR', `the store lost the manifest ${chosen.digest} of ${r.canonical}`, { hint: 'remove the image record under images/ in the store to rebuild it' });
     return { ...m, digest: chosen.digest, via };

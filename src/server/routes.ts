@@ -16,6 +16,7 @@ export type Route =
   | { kind: 'push'; name: string };
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const NO_QUERY = new URLSearchParams();
 
 /** Pagination parameters of tags/list and _catalog. */
 function page(query: URLSearchParams): { n?: number; last?: string } {
@@ -33,7 +34,7 @@ function page(query: URLSearchParams): { n?: number; last?: string } {
 export function parseRoute(method: string, url: string): Route {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const query = q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1));
   const read = method === 'GET' || method === 'HEAD';
   if (!path.startsWith('/v2')) {
     if (!read) throw new StrataError('UNSUPPORTED', `${method} ${path.slice(0, 200)}: this server only answers GET and HEAD`);

@@ -10,7 +10,7 @@ import type { BuildEvent } from './builder.js';
 import { splitListen, type ServerConfig } from './config.js';
 import { createHandler, type Handler } from './handler.js';
 import { listen, type Listening, type RequestLog } from './listen.js';
-import { Metrics } from './metrics.js';
+import { Metrics, labelText } from './metrics.js';
 import { Registry } from './registry.js';
 import type { SnapshotEvent } from './snapshot.js';
 
@@ -64,11 +64,20 @@ function countEvent(metrics: Metrics, e: BuildEvent | SnapshotEvent): void {
   }
 }
 
+/** Label texts of the request metrics, made once per combination (this runs for every request). */
+const requestLabels = new Map<string, { full: string; route: string }>();
+
 function countRequest(metrics: Metrics, r: RequestLog): void {
   const route = typeof r.route === 'string' ? r.route : 'invalid';
-  metrics.inc('strata_http_requests_total', 'HTTP requests, by route, method and status.', { route, method: r.method, status: String(r.status) });
-  metrics.inc('strata_http_response_bytes_total', 'Body bytes sent, by route.', { route }, r.bytes);
-  metrics.observe('strata_http_request_duration_seconds', 'Time to answer a request.', { route }, r.ms / 1000);
+  const combo = `${route} ${r.method} ${r.status}`;
+  let labels = requestLabels.get(combo);
+  if (labels === undefined) {
+    labels = { full: labelText({ route, method: r.method.slice(0, 16), status: String(r.status) }), route: labelText({ route }) };
+    if (requestLabels.size < 1000) requestLabels.set(combo, labels);
+  }
+  metrics.inc('strata_http_requests_total', 'HTTP requests, by route, method and status.', labels.full);
+  metrics.inc('strata_http_response_bytes_total', 'Body bytes sent, by route.', labels.route, r.bytes);
+  metrics.observe('strata_http_request_duration_seconds', 'Time to answer a request.', labels.route, r.ms / 1000);
   if (route === 'manifest' && typeof r.via === 'string') metrics.inc('strata_manifest_requests_total', 'Manifest requests by how the image was found: hit (stored), build, join (another request\'s build), digest.', { via: r.via });
 }
 
