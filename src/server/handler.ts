@@ -27,10 +27,17 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string>;
-  /** Omitted for HEAD; bytes, a Node Readable (piped) or an async iterable of chunks. */
-  body?: Uint8Array | AsyncIterable<Uint8Array>;
+  /**
+   * Omitted for HEAD; bytes, a Node Readable (piped), an async iterable of chunks, or a pump
+   * that calls `write` for each chunk (valid until the promise `write` returns resolves).
+   */
+  body?: Uint8Array | AsyncIterable<Uint8Array> | BodyPump;
   /** Fields for the request's log line. */
   log: Record<string, unknown>;
+}
+
+export interface BodyPump {
+  pump(write: (chunk: Uint8Array) => Promise<void>): Promise<void>;
 }
 
 export type Handler = (req: HttpRequest) => Promise<HttpResponse>;
@@ -124,9 +131,19 @@ export function createHandler(registry: Registry, metrics: Metrics, hostOf: (req
         if (range !== undefined) headers['content-range'] = `bytes ${range.start}-${range.end}/${stat.size}`;
         const res: HttpResponse = { status: range === undefined ? 200 : 206, headers, log };
         if (req.method !== 'HEAD' && length > 0) {
-          const body = await registry.store.read(r.digest, range);
-          if (body === undefined) throw new StrataError('BLOB_UNKNOWN', `no blob ${r.digest} in this registry`);
-          res.body = body;
+          const { store } = registry;
+          if (store.pump !== undefined) {
+            const digest = r.digest;
+            res.body = {
+              async pump(write) {
+                if (!(await store.pump!(digest, range, write))) throw new StrataError('BLOB_UNKNOWN', `${digest} vanished from the store while it was being sent`);
+              },
+            };
+          } else {
+            const body = await store.read(r.digest, range);
+            if (body === undefined) throw new StrataError('BLOB_UNKNOWN', `no blob ${r.digest} in this registry`);
+            res.body = body;
+          }
         }
         return res;
       }

@@ -63,6 +63,23 @@ async function writeChunks(res: ServerResponse, body: AsyncIterable<Uint8Array>)
   if (!res.destroyed) res.end();
 }
 
+/** A write that resolves once the socket has taken the chunk (so its buffer may be reused). */
+function flushedWriter(res: ServerResponse): (chunk: Uint8Array) => Promise<void> {
+  let closed = false;
+  res.once('close', () => (closed = true));
+  return (chunk) =>
+    new Promise<void>((resolve, reject) => {
+      if (closed || res.destroyed) return reject(new Error('the client went away'));
+      const onClose = () => reject(new Error('the client went away'));
+      res.once('close', onClose);
+      res.write(chunk, (err) => {
+        res.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+}
+
 async function send(res: ServerResponse, out: HttpResponse): Promise<void> {
   res.writeHead(out.status, out.headers);
   const body = out.body;
@@ -72,6 +89,9 @@ async function send(res: ServerResponse, out: HttpResponse): Promise<void> {
     res.end(body);
   } else if (body instanceof Readable) {
     await pipeline(body, res);
+  } else if ('pump' in body) {
+    await body.pump(flushedWriter(res));
+    res.end();
   } else {
     await writeChunks(res, body);
   }

@@ -50,6 +50,13 @@ export interface BlobStore {
    * answers with a redirect. Fallback: serve the bytes from `read`.
    */
   url?(digest: string): Promise<string | undefined>;
+  /**
+   * Sends the blob (or the range) to `write` through a few reused buffers: a chunk is valid
+   * only until the promise `write` returned for it resolves, and `pump` keeps a bounded number
+   * of chunks in flight. Returns false when the store does not hold the blob. Fallback: `read`,
+   * which allocates every chunk (measured: a third less throughput when serving big layers).
+   */
+  pump?(digest: string, range: ByteRange | undefined, write: (chunk: Uint8Array) => Promise<void>): Promise<boolean>;
   /** Removes a record (an absent one is fine). Fallback: none needed by the registry. */
   deleteRecord?(key: string): Promise<void>;
   /** Releases connections and handles. */

@@ -28,8 +28,13 @@ async function* chunksOf(content: Uint8Array | AsyncIterable<Uint8Array>): Async
   else yield* content;
 }
 
-/** Reads 1 MiB at a time: measured twice as fast to serve as a default fs read stream. */
+/** Reads 1 MiB at a time: measured half again as fast to serve as a default fs read stream. */
 const READ_CHUNK = 1 << 20;
+const PUMP_CHUNK = 256 * 1024;
+const PUMP_BUFFERS = 4;
+const MAX_SPARE_BUFFERS = 64;
+/** Buffers of finished pumps, for the next ones (no allocation per response). */
+const spareBuffers: Buffer[] = [];
 
 async function* readChunks(handle: FileHandle, start: number, end: number | undefined): AsyncGenerator<Uint8Array> {
   try {
@@ -112,6 +117,41 @@ export class FsStore implements BlobStore {
       throw storeError(this.root, `cannot open ${digest}`, e);
     }
     return readChunks(handle, range?.start ?? 0, range === undefined ? undefined : range.end + 1);
+  }
+
+  async pump(digest: string, range: ByteRange | undefined, write: (chunk: Uint8Array) => Promise<void>): Promise<boolean> {
+    const path = this.blobPath(digest);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw storeError(this.root, `cannot open ${digest}`, e);
+    }
+    // PUMP_BUFFERS buffers in rotation: a buffer is read into again only after the write of
+    // its previous contents has completed.
+    const inFlight: Array<Promise<void> | undefined> = [];
+    const buffers: Buffer[] = [];
+    try {
+      const stop = range === undefined ? (await handle.stat()).size : range.end + 1;
+      let position = range?.start ?? 0;
+      for (let i = 0; position < stop; i++) {
+        const slot = i % PUMP_BUFFERS;
+        await inFlight[slot];
+        const buffer = (buffers[slot] ??= spareBuffers.pop() ?? Buffer.allocUnsafe(PUMP_CHUNK));
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(PUMP_CHUNK, stop - position), position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        inFlight[slot] = write(buffer.subarray(0, bytesRead));
+        inFlight[slot]!.catch(() => undefined);
+      }
+      await Promise.all(inFlight);
+      // Only when every write has completed may the buffers serve another response.
+      for (const b of buffers) if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(b);
+    } finally {
+      await handle.close();
+    }
+    return true;
   }
 
   /** Flushes a written temp file and renames it into place; removes it on failure. */

@@ -104,6 +104,41 @@ export function storeConformance(driver: string, openStore: () => Promise<BlobSt
       await store.close?.();
     });
 
+    test('pump (when offered) sends the blob and ranges through reused buffers, each chunk valid until its write resolves', async (t) => {
+      const store = await openStore();
+      if (store.pump === undefined) {
+        t.skip(`${driver} has no pump; callers fall back to read`);
+        return;
+      }
+      const bytes = randomBytes(1_500_000);
+      const digest = digestOf(bytes);
+      await store.write(digest, bytes);
+      const collect = async (range?: { start: number; end: number }) => {
+        const copies: Buffer[] = [];
+        const seen = new Set<ArrayBuffer>();
+        const found = await store.pump!(digest, range, async (chunk) => {
+          await new Promise((r) => setTimeout(r, 1)); // a slow socket: the pump must wait
+          copies.push(Buffer.from(chunk));
+          seen.add(chunk.buffer as ArrayBuffer);
+        });
+        assert.equal(found, true);
+        return { data: Buffer.concat(copies), buffers: seen.size };
+      };
+      const all = await collect();
+      assert.ok(all.data.equals(bytes));
+      assert.ok(all.buffers < 8, 'buffers are reused');
+      assert.ok((await collect({ start: 300_001, end: 1_200_000 })).data.equals(bytes.subarray(300_001, 1_200_001)));
+      // Two pumps at once do not share buffers.
+      const [a, b] = await Promise.all([collect(), collect({ start: 5, end: 999_999 })]);
+      assert.ok(a.data.equals(bytes));
+      assert.ok(b.data.equals(bytes.subarray(5, 1_000_000)));
+      assert.equal(await store.pump(digestOf(Buffer.from('absent')), undefined, async () => undefined), false);
+      await assert.rejects(store.pump(digest, undefined, async () => {
+        throw new Error('client gone');
+      }), /client gone/);
+      await store.close?.();
+    });
+
     test('writeFile (when offered) stores a verified local file', async (t) => {
       const store = await openStore();
       if (store.writeFile === undefined) {
