@@ -213,12 +213,19 @@ async function main(): Promise<void> {
     const theirs = await get(registry.url, '/v2/combo/manifests/latest', { accept: OCI });
     if (theirs.headers['docker-content-digest'] !== first.digest) throw new Error(`docker-registry holds ${theirs.headers['docker-content-digest']}, not ${first.digest}`);
     const wrkSeconds = Math.max(3, seconds);
+    // Rounds alternate strata and docker-registry; the median of each is reported (the
+    // machines are shared: one round can land on a busy moment).
     const latency: Record<string, unknown> = {};
     for (const method of ['GET', 'HEAD']) {
       await ab(`${strata.url}/v2/${name}/manifests/latest`, { method, accept: OCI, seconds: 2 }); // warm-up
-      const ours = await ab(`${strata.url}/v2/${name}/manifests/latest`, { method, accept: OCI, seconds: wrkSeconds });
-      const base = await ab(`${registry.url}/v2/combo/manifests/latest`, { method, accept: OCI, seconds: wrkSeconds });
-      latency[method] = { strata: ours, dockerRegistry: base, target: 'strata p99 ≤ 5 ms' };
+      const ours: Wrk[] = [];
+      const base: Wrk[] = [];
+      for (let round = 0; round < 3; round++) {
+        ours.push(await ab(`${strata.url}/v2/${name}/manifests/latest`, { method, accept: OCI, seconds: wrkSeconds }));
+        base.push(await ab(`${registry.url}/v2/combo/manifests/latest`, { method, accept: OCI, seconds: Math.ceil(wrkSeconds / 2) }));
+      }
+      const mid = (xs: Wrk[]): Wrk => ({ requestsPerSecond: median(xs.map((x) => x.requestsPerSecond)), p50ms: median(xs.map((x) => x.p50ms)), p99ms: median(xs.map((x) => x.p99ms)), errors: xs.reduce((n, x) => n + x.errors, 0) });
+      latency[method] = { strata: mid(ours), dockerRegistry: mid(base), strataRounds: ours, dockerRegistryRounds: base, target: 'strata p99 ≤ 5 ms (median of 3 rounds)' };
     }
     results.manifestLatency = latency;
     const biggest = first.layers.reduce((a, b) => (b.size > a.size ? b : a));
@@ -282,7 +289,7 @@ async function main(): Promise<void> {
   console.log('| measure | strata | baseline | target |');
   console.log('|---|---|---|---|');
   console.log(`| first pull of ${fp.packagesNamed} cached packages never built together (${fp.closurePackages} in the closure, ${fp.cachedLayers}/${fp.layers} layers cached) | ${fp.manifestReadyMs} ms | ${fp.debsOnlyCacheMs} ms with only the .debs cached | ≤ 2000 ms |`);
-  for (const m of ['GET', 'HEAD']) console.log(`| cached manifest ${m}, 64 connections: p99 (p50, req/s) | ${lat[m]!.strata.p99ms} ms (${lat[m]!.strata.p50ms} ms, ${Math.round(lat[m]!.strata.requestsPerSecond)}) | docker-registry ${lat[m]!.dockerRegistry.p99ms} ms (${lat[m]!.dockerRegistry.p50ms} ms, ${Math.round(lat[m]!.dockerRegistry.requestsPerSecond)}) | ≤ 5 ms |`);
+  for (const m of ['GET', 'HEAD']) console.log(`| cached manifest ${m}, 64 connections, median of 3 rounds: p99 (p50, req/s) | ${lat[m]!.strata.p99ms} ms (${lat[m]!.strata.p50ms} ms, ${Math.round(lat[m]!.strata.requestsPerSecond)}) | docker-registry ${lat[m]!.dockerRegistry.p99ms} ms (${lat[m]!.dockerRegistry.p50ms} ms, ${Math.round(lat[m]!.dockerRegistry.requestsPerSecond)}) | ≤ 5 ms |`);
   console.log(`| blob GET, ${(bt.blobBytes! / 1e6).toFixed(1)} MB layer, 8 connections | ${bt.strataMBps} MB/s | docker-registry ${bt.dockerRegistryMBps} MB/s (ratio ${bt.ratio}) | ≥ 0.9 |`);
   console.log(`| peak memory under ${mem.requests} concurrent mixed requests (${mem.failed} failed) | ${mem.peakMbUnder500} MB (${mem.startedPeakMb} MB at start; ${mem.wholeRunPeakMb} MB over the build phase and wrk) | | ≤ 300 MB |`);
 }

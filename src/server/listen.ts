@@ -104,18 +104,29 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listening
     requestTimeout: 120_000,
     keepAliveTimeout: 5_000,
   });
+  // The time of a log line, formatted once per millisecond (many requests share one).
+  let clockMs = 0;
+  let clockText = '';
+  const now = () => {
+    const t = Date.now();
+    if (t !== clockMs) {
+      clockMs = t;
+      clockText = new Date(t).toISOString();
+    }
+    return clockText;
+  };
   const report = (req: IncomingMessage, res: ServerResponse, start: number, out: HttpResponse | undefined, sent: () => number) => {
     if (opts.onRequest === undefined) return;
     const entry: RequestLog = {
-      time: new Date().toISOString(),
+      time: now(),
       method: req.method ?? '',
       path: (req.url ?? '').slice(0, 512),
       status: res.statusCode,
       bytes: sent(),
       ms: Math.round((performance.now() - start) * 1000) / 1000,
       remote: req.socket.remoteAddress ?? '',
-      ...(out?.log ?? {}),
     };
+    if (out !== undefined) for (const k in out.log) entry[k] = out.log[k];
     if (!res.writableFinished) entry.aborted = true;
     opts.onRequest(entry);
   };
