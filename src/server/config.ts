@@ -38,7 +38,10 @@ export interface ServerLimits {
 export interface ServerConfig {
   /** host:port */
   listen: string;
+  /** A folder, or s3://bucket/prefix. */
   store?: string;
+  /** For an s3:// store: the endpoint and region (else $S3_ENDPOINT / $AWS_ENDPOINT_URL, $AWS_REGION), and whether to redirect blob GETs to presigned URLs. Credentials come from the environment only. */
+  s3?: { endpoint?: string; region?: string; redirect: boolean };
   cacheDir?: string;
   source: ServerSource;
   /** Architectures served; the first is the default of names without a prefix. */
@@ -74,7 +77,7 @@ export function defaultServerConfig(): ServerConfig {
   return { listen: '127.0.0.1:5000', source: {}, architectures: ['amd64'], profile: 'slim', budget: 120, refreshSeconds: 3600, specs: {}, limits: { ...DEFAULT_LIMITS } };
 }
 
-const TOP = ['listen', 'store', 'cache-dir', 'source', 'architectures', 'profile', 'budget', 'refresh', 'specs', 'limits'];
+const TOP = ['listen', 'store', 's3', 'cache-dir', 'source', 'architectures', 'profile', 'budget', 'refresh', 'specs', 'limits'];
 const SOURCE = ['mirror', 'suites', 'components', 'keyring', 'fallbacks'];
 const LIMITS = ['packages', 'closure-packages', 'closure-size', 'build-timeout', 'builds', 'queue', 'header-size', 'body-size'];
 const SPEC_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
@@ -171,7 +174,21 @@ export function parseServerConfig(text: string, file: string, baseDir: string): 
   const f = fields(ctx, root, '', TOP);
   const get = (k: string) => f.get(k) ?? null;
   if (f.has('listen')) config.listen = checkListen(str(ctx, get('listen'), 'listen'), (why) => ctx.fail(get('listen'), 'listen', why));
-  if (f.has('store')) config.store = localPath(baseDir, str(ctx, get('store'), 'store'));
+  if (f.has('store')) {
+    const store = str(ctx, get('store'), 'store');
+    config.store = store.startsWith('s3://') ? store : localPath(baseDir, store);
+  }
+  if (f.has('s3')) {
+    const s3 = fields(ctx, get('s3'), 's3', ['endpoint', 'region', 'redirect']);
+    config.s3 = { redirect: false };
+    if (s3.has('endpoint')) config.s3.endpoint = str(ctx, s3.get('endpoint')!, 's3.endpoint');
+    if (s3.has('region')) config.s3.region = str(ctx, s3.get('region')!, 's3.region');
+    if (s3.has('redirect')) {
+      const r = s3.get('redirect')!;
+      if (!isScalar(r) || typeof r.value !== 'boolean') ctx.fail(r, 's3.redirect', 'expected true or false');
+      config.s3.redirect = (r as { value: boolean }).value;
+    }
+  }
   if (f.has('cache-dir')) config.cacheDir = localPath(baseDir, str(ctx, get('cache-dir'), 'cache-dir'));
   if (f.has('source')) {
     const s = fields(ctx, get('source'), 'source', SOURCE);

@@ -8,7 +8,29 @@ import { StrataError } from '../../errors.js';
 import { CacheDir, defaultCacheRoot } from '../../cache/cache-dir.js';
 import { checkListen, defaultServerConfig, parseServerConfig } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import { FsStore, defaultStoreRoot } from '../../store/fs-store.js';
+import { S3Store, parseS3Url } from '../../store/s3-store.js';
+import type { ServerConfig } from '../../server/config.js';
+
+/** The folder store, or the S3 store of an s3:// URL (credentials from the environment). */
+async function openStore(where: string, config: ServerConfig, env: NodeJS.ProcessEnv): Promise<BlobStore> {
+  if (!where.startsWith('s3://')) return FsStore.open(resolve(where));
+  const url = parseS3Url(where);
+  if (url === undefined) throw new StrataError('USAGE', `serve: ${where} is not s3://BUCKET[/PREFIX]`);
+  // An empty variable counts as unset.
+  const endpoint = config.s3?.endpoint || env.S3_ENDPOINT || env.AWS_ENDPOINT_URL || undefined;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID || env.S3_KEY || undefined;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY || env.S3_SECRET || undefined;
+  if (endpoint === undefined || accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new StrataError('USAGE', `serve: the store ${where} needs an endpoint and credentials`, {
+      hint: 'set s3.endpoint in the config (or S3_ENDPOINT) and AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment',
+    });
+  }
+  if (!/^https?:\/\/[^/]+\/?$/.test(endpoint)) throw new StrataError('USAGE', `serve: the S3 endpoint ${JSON.stringify(endpoint)} is not http(s)://HOST[:PORT]`);
+  const region = config.s3?.region || env.AWS_REGION || undefined;
+  return S3Store.open({ endpoint, bucket: url.bucket, prefix: url.prefix, accessKeyId, secretAccessKey, redirect: config.s3?.redirect ?? false, ...(region ? { region } : {}) });
+}
 import { CACHE_OPTION, type Command } from '../command.js';
 
 export const serveCommand: Command = {
@@ -18,13 +40,13 @@ export const serveCommand: Command = {
     'docker pull HOST/redis-server, podman pull HOST/python3/python3-requests: the first pull locks and',
     'builds the image from the archive snapshot the server holds (verified like `strata lock`), later pulls',
     'are served from the store. Names, tags, limits and the configuration file: docs/registry.md.',
-    'Logs are JSON lines on stdout. The store is a folder: --store, else the config, else $STRATA_STORE_DIR,',
-    '$XDG_DATA_HOME/strata/store or ~/.local/share/strata/store.',
+    'Logs are JSON lines on stdout. The store is --store, else the config, else $STRATA_STORE_DIR,',
+    '$XDG_DATA_HOME/strata/store or ~/.local/share/strata/store; s3://BUCKET/PREFIX puts it in S3.',
   ].join('\n'),
   positionals: [],
   options: [
     { name: 'listen', type: 'string', value: 'HOST:PORT', description: 'where to listen (default: the config, else 127.0.0.1:5000; port 0 picks a free one)' },
-    { name: 'store', type: 'string', value: 'DIR', description: 'the content-addressed folder of manifests, blobs and records' },
+    { name: 'store', type: 'string', value: 'DIR|URL', description: 'where manifests, blobs and records live: a folder, or s3://BUCKET/PREFIX (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)' },
     { name: 'config', type: 'string', value: 'FILE', description: 'the server configuration (YAML): source, architectures, refresh, specs, limits' },
     { name: 'workers', type: 'string', value: 'N', description: 'compression threads per build (default: the core count; the bytes do not depend on it)' },
     CACHE_OPTION,
@@ -53,10 +75,10 @@ export const serveCommand: Command = {
       workers = Number(args.options.workers);
       if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new StrataError('USAGE', 'serve: --workers must be an integer from 0 to 64');
     }
-    const storeDir = resolve((args.options.store as string | undefined) ?? config.store ?? defaultStoreRoot());
+    const storeWhere = (args.options.store as string | undefined) ?? config.store ?? defaultStoreRoot();
     const cacheFlag = args.options['cache-dir'] as string | undefined;
     const cache = await CacheDir.open(resolve(cacheFlag ?? config.cacheDir ?? defaultCacheRoot()));
-    const store = await FsStore.open(storeDir);
+    const store = await openStore(storeWhere, config, process.env);
     // Log lines are batched into one write per turn of the event loop: under load, one write
     // per request costs more than answering it.
     let batch: string[] = [];
@@ -73,7 +95,7 @@ export const serveCommand: Command = {
     const server = await startServer({ config, store, cache, onLog: write, ...(workers !== undefined ? { workers } : {}) });
     const snapshot = server.registry.snapshots.current?.record.tag;
     write({ kind: 'event', time: new Date().toISOString(), event: 'listening', url: server.url, store: store.description, cache: cache.root, snapshot });
-    out.note(`strata serve: listening on ${server.url} (store ${storeDir}, snapshot ${snapshot}); try: podman pull --tls-verify=false ${server.url.replace(/^http:\/\//, '')}/shell`);
+    out.note(`strata serve: listening on ${server.url} (store ${store.description}, snapshot ${snapshot}); try: podman pull --tls-verify=false ${server.url.replace(/^http:\/\//, '')}/shell`);
     await new Promise<void>((done) => {
       const stop = () => {
         process.off('SIGINT', stop);
