@@ -80,14 +80,23 @@ function flushedWriter(res: ServerResponse): (chunk: Uint8Array) => Promise<void
     });
 }
 
-async function send(res: ServerResponse, out: HttpResponse): Promise<void> {
+/** Sends a response; only a streamed body makes it asynchronous. */
+function send(res: ServerResponse, out: HttpResponse): Promise<void> | undefined {
   res.writeHead(out.status, out.headers);
   const body = out.body;
   if (body === undefined) {
     res.end();
-  } else if (body instanceof Uint8Array) {
+    return undefined;
+  }
+  if (body instanceof Uint8Array) {
     res.end(body);
-  } else if (body instanceof Readable) {
+    return undefined;
+  }
+  return sendStream(res, body);
+}
+
+async function sendStream(res: ServerResponse, body: Exclude<HttpResponse['body'], Uint8Array | undefined>): Promise<void> {
+  if (body instanceof Readable) {
     await pipeline(body, res);
   } else if ('pump' in body) {
     await body.pump(flushedWriter(res));
@@ -149,7 +158,11 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listening
       if (head) delete r.body;
       // A push's body is never read: the answer is a refusal, and the connection closes after it.
       if (!reading) r.headers.connection = 'close';
-      send(res, r).catch(() => res.destroy());
+      try {
+        send(res, r)?.catch(() => res.destroy());
+      } catch {
+        res.destroy();
+      }
     };
     if (reading && (declared > opts.bodyBytes || (chunked && opts.bodyBytes === 0))) {
       answer(errorResponse(new StrataError('REQUEST_TOO_LARGE', `the request has a body of ${chunked ? 'unknown length' : `${declared} bytes`}; this server accepts at most ${opts.bodyBytes} (limits.body-size)`), head));

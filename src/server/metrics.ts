@@ -50,7 +50,10 @@ export class Metrics {
       h = { labels: text, buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
       this.histograms.set(key, h);
     }
-    for (let i = 0; i < DURATION_BUCKETS.length; i++) if (seconds <= DURATION_BUCKETS[i]!) h.buckets[i]!++;
+    // Counted in the first bucket that holds it; render() accumulates (Prometheus buckets are cumulative).
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
+    if (i < DURATION_BUCKETS.length) h.buckets[i]!++;
     h.sum += seconds;
     h.count++;
   }
@@ -82,7 +85,8 @@ export class Metrics {
           void key;
           const inner = h.labels === '' ? '' : h.labels.slice(1, -1);
           const withLe = (le: string) => `{${inner === '' ? '' : `${inner},`}le="${le}"}`;
-          DURATION_BUCKETS.forEach((b, i) => lines.push(`${name}_bucket${withLe(String(b))} ${h.buckets[i]}`));
+          let cumulative = 0;
+          DURATION_BUCKETS.forEach((b, i) => lines.push(`${name}_bucket${withLe(String(b))} ${(cumulative += h.buckets[i]!)}`));
           lines.push(`${name}_bucket${withLe('+Inf')} ${h.count}`, `${name}_sum${h.labels} ${h.sum}`, `${name}_count${h.labels} ${h.count}`);
         }
         continue;
