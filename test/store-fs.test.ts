@@ -1,13 +1,22 @@
 // The folder store passes the BlobStore conformance suite, and survives what a crash leaves.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FsStore } from '../src/store/fs-store.js';
 import { storeConformance } from './helpers/store-conformance.js';
 import { tempDir } from './helpers/temp.js';
 
-storeConformance('fs', async () => FsStore.open(await tempDir(undefined, 'strata-fs-store-')));
+const roots: string[] = [];
+after(async () => {
+  for (const r of roots) await rm(r, { recursive: true, force: true });
+});
+
+storeConformance('fs', async () => {
+  const root = await tempDir(undefined, 'strata-fs-store-');
+  roots.push(root);
+  return FsStore.open(root);
+});
 
 test('opening the store removes temp files a dead process left a day ago, and only those', async (t) => {
   const root = await tempDir(t, 'strata-fs-store-');
