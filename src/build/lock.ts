@@ -23,6 +23,12 @@ export interface LockOptions {
   update?: string[];
   /** Seconds since the epoch, for Valid-Until (defaults to the clock: locking is not a build). */
   now?: number;
+  /**
+   * Suites already opened and verified, in the order of the spec's sources (a server's
+   * snapshot): the lock resolves against them instead of opening the sources again. The lock
+   * lists only their indexes for the spec's architectures, as opening them for the spec would.
+   */
+  suites?: OpenedSuite[];
 }
 
 export interface LockResult {
@@ -53,22 +59,41 @@ export function excludedSet(spec: Spec): Map<string, string> {
   return out;
 }
 
-export async function openConfiguredSuites(suites: ConfiguredSuite[], architectures: string[], opts: { cache: CacheDir; net?: NetworkOptions; onProgress?: (e: ProgressEvent) => void; checkValidUntil: boolean; now: number }): Promise<OpenedSuite[]> {
+/**
+ * Opens and verifies the configured suites. `pinned` (suite → InRelease sha256) reopens an
+ * earlier snapshot from the cache instead of fetching the current InRelease.
+ */
+export async function openConfiguredSuites(suites: ConfiguredSuite[], architectures: string[], opts: { cache: CacheDir; net?: NetworkOptions; onProgress?: (e: ProgressEvent) => void; checkValidUntil: boolean; now: number; pinned?: Record<string, string> }): Promise<OpenedSuite[]> {
   return Promise.all(
     suites.map(async (s) => {
       const ctx: Parameters<typeof openSuite>[1] = { cache: opts.cache };
       if (opts.net !== undefined) ctx.net = opts.net;
       if (opts.onProgress !== undefined) ctx.onProgress = opts.onProgress;
-      const opened = await openSuite(
-        { uri: s.uri, suite: s.suite, components: s.components, architectures, keyring: s.keyring, checkValidUntil: opts.checkValidUntil, now: opts.now },
-        ctx,
-      );
+      const req: Parameters<typeof openSuite>[0] = { uri: s.uri, suite: s.suite, components: s.components, architectures, keyring: s.keyring, checkValidUntil: opts.checkValidUntil, now: opts.now };
+      const pin = opts.pinned?.[s.suite];
+      if (pin !== undefined) req.pinnedInRelease = pin;
+      const opened = await openSuite(req, ctx);
       if (s.requireFingerprints !== undefined && !opened.inRelease.signedBy.some((f) => s.requireFingerprints!.some((r) => f.endsWith(r)))) {
         throw new StrataError('SIGNATURE_UNKNOWN_KEY', `InRelease of ${s.suite}: signed by ${opened.inRelease.signedBy.join(', ')}, but ${s.origin} requires ${s.requireFingerprints.join(', ')}`);
       }
       return opened;
     }),
   );
+}
+
+/** Pre-opened suites narrowed to what opening them for these architectures would give. */
+function presetSuites(suites: OpenedSuite[], names: string[], architectures: string[]): OpenedSuite[] {
+  if (suites.map((s) => s.suite).join(' ') !== names.join(' ')) {
+    throw new StrataError('INTERNAL', `the opened suites (${suites.map((s) => s.suite).join(', ')}) are not the spec's (${names.join(', ')})`);
+  }
+  return suites.map((s) => {
+    for (const arch of architectures) {
+      if (!s.indexes.some((ix) => ix.architecture === arch)) {
+        throw new StrataError('INDEX_MISSING', `the opened suite ${s.suite} has no index for ${arch}`, { detail: { suite: s.suite, architecture: arch } });
+      }
+    }
+    return { ...s, indexes: s.indexes.filter((ix) => ix.architecture === 'all' || architectures.includes(ix.architecture)) };
+  });
 }
 
 export function universeFor(arch: string, suites: OpenedSuite[], suiteOrder: string[]): Universe {
@@ -129,7 +154,7 @@ export async function lock(loaded: LoadedSpec, opts: LockOptions): Promise<LockR
     }
   }
   const now = opts.now ?? Math.floor(Date.now() / 1000);
-  const opened = await openConfiguredSuites(config.suites, spec.architectures, { ...opts, checkValidUntil: true, now });
+  const opened = opts.suites !== undefined ? presetSuites(opts.suites, suiteNames, spec.architectures) : await openConfiguredSuites(config.suites, spec.architectures, { ...opts, checkValidUntil: true, now });
 
   let preferred: Map<string, string> | undefined;
   const update = opts.update;

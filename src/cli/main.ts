@@ -20,6 +20,7 @@ const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['shell', 'Start a shell in an environment of exactly the locked packages, in the current directory, unprivileged.', async () => (await import('./commands/shell.js')).shellCommand],
   ['run', "Run one command in a spec's or image's environment, with the image's user, env, workdir and entrypoint.", async () => (await import('./commands/run.js')).runCommand],
   ['cache', 'Show (ls, du) and free (gc) the cache: downloads, unpacked layers and environments.', async () => (await import('./commands/cache.js')).cacheCommand],
+  ['serve', 'Run an OCI registry that builds images on demand: the repository name lists the packages.', async () => (await import('./commands/serve.js')).serveCommand],
 ];
 
 export async function loadCommands(): Promise<Command[]> {

@@ -24,6 +24,12 @@ export interface SuiteRequest {
   checkValidUntil: boolean;
   /** Seconds since the epoch, for the Valid-Until check. */
   now: number;
+  /**
+   * Reopen an earlier snapshot: the InRelease with this sha256, taken from the cache (it is
+   * verified again, like a fresh one); nothing newer is downloaded. Fails with CACHE_ERROR
+   * when the cache no longer holds it.
+   */
+  pinnedInRelease?: Sha256Hex;
 }
 
 export interface OpenedIndex {
@@ -62,7 +68,8 @@ export async function openSuite(req: SuiteRequest, ctx: ArchiveContext): Promise
   const net = ctx.net ?? DEFAULT_NETWORK;
   const what = `InRelease of ${req.suite}`;
   const url = joinUrl(req.uri, `dists/${req.suite}/InRelease`);
-  const got = await download(ctx.cache, {
+  const pinned = req.pinnedInRelease;
+  const got = pinned !== undefined ? await pinnedFile(ctx.cache, pinned, what) : await download(ctx.cache, {
     url,
     what,
     onBytes: (received, total) => ctx.onProgress?.({ kind: 'download', what, received, total }),
@@ -108,6 +115,16 @@ export async function openSuite(req: SuiteRequest, ctx: ArchiveContext): Promise
     indexes.push({ component, architecture, path: entry.path, sha256: entry.sha256, size: entry.size, index });
   }
   return { uri: req.uri, suite: req.suite, inRelease: { sha256: got.sha256, size: got.size, signedBy: verified.signedBy }, release, indexes };
+}
+
+async function pinnedFile(cache: CacheDir, sha: Sha256Hex, what: string): Promise<{ path: string; sha256: Sha256Hex; size: number }> {
+  const bytes = (await cache.hasBlob(sha)) ? await readFile(cache.blobPath(sha)) : undefined;
+  if (bytes === undefined || sha256Hex(bytes) !== sha) {
+    throw new StrataError('CACHE_ERROR', `${what}: the snapshot's InRelease (sha256 ${sha}) is no longer in the cache`, {
+      hint: 'an earlier snapshot can be reopened only while the cache keeps its files; use the current one',
+    });
+  }
+  return { path: cache.blobPath(sha), sha256: sha, size: bytes.length };
 }
 
 function pickIndex(release: ReleaseInfo, component: string, architecture: string): IndexEntry | undefined {

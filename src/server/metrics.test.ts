@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Metrics } from './metrics.js';
+
+test('counters, computed gauges and cumulative histogram buckets in the Prometheus text format', () => {
+  const m = new Metrics();
+  m.inc('t_requests_total', 'Requests.', { route: 'manifest', status: '200' });
+  m.inc('t_requests_total', 'Requests.', { status: '200', route: 'manifest' }, 2);
+  m.inc('t_requests_total', 'Requests.', { route: 'blob', status: '404' });
+  m.observe('t_seconds', 'Time.', { route: 'x' }, 0.002);
+  m.observe('t_seconds', 'Time.', { route: 'x' }, 0.02);
+  m.observe('t_seconds', 'Time.', { route: 'x' }, 1000);
+  let tag = 'a';
+  m.gauge(() => [{ name: 't_snapshot', help: 'Snapshot.', labels: { tag }, value: 1 }]);
+  const first = m.render();
+  tag = 'b"\n';
+  const text = m.render();
+  assert.equal(m.value('t_requests_total', { route: 'manifest', status: '200' }), 3);
+  assert.match(text, /^# TYPE t_requests_total counter$/m);
+  assert.match(text, /^t_requests_total\{route="blob",status="404"\} 1$/m);
+  assert.match(text, /^t_requests_total\{route="manifest",status="200"\} 3$/m);
+  assert.match(text, /^t_seconds_bucket\{route="x",le="0\.001"\} 0$/m);
+  assert.match(text, /^t_seconds_bucket\{route="x",le="0\.0025"\} 1$/m);
+  assert.match(text, /^t_seconds_bucket\{route="x",le="0\.025"\} 2$/m);
+  assert.match(text, /^t_seconds_bucket\{route="x",le="300"\} 2$/m);
+  assert.match(text, /^t_seconds_bucket\{route="x",le="\+Inf"\} 3$/m);
+  assert.match(text, /^t_seconds_count\{route="x"\} 3$/m);
+  assert.match(first, /^t_snapshot\{tag="a"\} 1$/m);
+  assert.doesNotMatch(text, /tag="a"/, 'a gauge shows only its current series');
+  assert.match(text, /^t_snapshot\{tag="b\\"\\n"\} 1$/m, 'label values are escaped');
+});

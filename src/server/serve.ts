@@ -1,0 +1,133 @@
+// Owns a running server: the registry, its handler and socket, the metrics they feed, the
+// snapshot refresh schedule, and an orderly stop. `strata serve` and the tests start servers
+// through `startServer`; everything it would print goes to `onLog` as one JSON-able object
+// per request or event.
+import type { CacheDir } from '../cache/cache-dir.js';
+import type { NetworkOptions } from '../debian/download.js';
+import { isStrataError } from '../errors.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { BuildEvent } from './builder.js';
+import { splitListen, type ServerConfig } from './config.js';
+import { createHandler, type Handler } from './handler.js';
+import { listen, type Listening, type RequestLog } from './listen.js';
+import { Metrics, labelText } from './metrics.js';
+import { Registry } from './registry.js';
+import type { SnapshotEvent } from './snapshot.js';
+
+export type LogEntry = ({ kind: 'request' } & RequestLog) | ({ kind: 'event'; time: string } & (BuildEvent | SnapshotEvent));
+
+export interface StartOptions {
+  config: ServerConfig;
+  store: BlobStore;
+  cache: CacheDir;
+  net?: NetworkOptions;
+  workers?: number;
+  onLog?: (entry: LogEntry) => void;
+  /** Do not open a socket (tests that call the handler directly). */
+  noListen?: boolean;
+}
+
+export interface RunningServer {
+  registry: Registry;
+  metrics: Metrics;
+  handler: Handler;
+  /** Undefined with noListen. */
+  listening?: Listening;
+  url: string;
+  close(): Promise<void>;
+}
+
+function wireMetrics(metrics: Metrics, registry: Registry): void {
+  metrics.gauge(() => {
+    const out: Array<{ name: string; help: string; labels: Record<string, string>; value: number }> = [
+      { name: 'strata_builds_running', help: 'Builds running now.', labels: {}, value: registry.builder.running },
+      { name: 'strata_builds_waiting', help: 'Builds waiting for a slot.', labels: {}, value: registry.builder.waiting },
+    ];
+    const s = registry.snapshots.current?.record;
+    if (s !== undefined) out.push({ name: 'strata_snapshot_epoch_seconds', help: 'The newest InRelease date of the snapshot latest names.', labels: { tag: s.tag }, value: s.epoch });
+    return out;
+  });
+}
+
+function countEvent(metrics: Metrics, e: BuildEvent | SnapshotEvent): void {
+  if (e.event === 'build-done') {
+    metrics.inc('strata_builds_total', 'On-demand builds, by result.', { result: 'ok' });
+    metrics.observe('strata_build_duration_seconds', 'Time to build an image on demand.', {}, e.ms / 1000);
+    metrics.inc('strata_layer_cache_hits_total', 'Package layers taken from the layer cache during builds.', {}, e.cachedLayers);
+    metrics.inc('strata_layers_built_total', 'Layers written during builds.', {}, e.layers - e.cachedLayers);
+  } else if (e.event === 'build-failed') {
+    metrics.inc('strata_builds_total', 'On-demand builds, by result.', { result: e.code });
+  } else if (e.event === 'snapshot') {
+    metrics.inc('strata_snapshots_total', 'Snapshots taken as latest.', {});
+  } else if (e.event === 'snapshot-refresh-failed') {
+    metrics.inc('strata_snapshot_refresh_failures_total', 'Snapshot refreshes that failed (latest kept).', {});
+  }
+}
+
+/** Label texts of the request metrics, made once per combination (this runs for every request). */
+const requestLabels = new Map<string, { full: string; route: string }>();
+
+function countRequest(metrics: Metrics, r: RequestLog): void {
+  const route = typeof r.route === 'string' ? r.route : 'invalid';
+  const combo = `${route} ${r.method} ${r.status}`;
+  let labels = requestLabels.get(combo);
+  if (labels === undefined) {
+    labels = { full: labelText({ route, method: r.method.slice(0, 16), status: String(r.status) }), route: labelText({ route }) };
+    if (requestLabels.size < 1000) requestLabels.set(combo, labels);
+  }
+  metrics.inc('strata_http_requests_total', 'HTTP requests, by route, method and status.', labels.full);
+  metrics.inc('strata_http_response_bytes_total', 'Body bytes sent, by route.', labels.route, r.bytes);
+  metrics.observe('strata_http_request_duration_seconds', 'Time to answer a request.', labels.route, r.ms / 1000);
+  if (route === 'manifest' && typeof r.via === 'string') metrics.inc('strata_manifest_requests_total', 'Manifest requests by how the image was found: hit (stored), build, join (another request\'s build), digest.', { via: r.via });
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const metrics = new Metrics();
+  const log = (entry: LogEntry) => opts.onLog?.(entry);
+  const onEvent = (e: BuildEvent | SnapshotEvent) => {
+    countEvent(metrics, e);
+    log({ kind: 'event', time: new Date().toISOString(), ...e });
+  };
+  const registryOpts: Parameters<typeof Registry.open>[0] = { config: opts.config, store: opts.store, cache: opts.cache, onEvent };
+  if (opts.net !== undefined) registryOpts.net = opts.net;
+  if (opts.workers !== undefined) registryOpts.workers = opts.workers;
+  const registry = await Registry.open(registryOpts);
+  wireMetrics(metrics, registry);
+  const handler = createHandler(registry, metrics);
+  let listening: Listening | undefined;
+  if (!opts.noListen) {
+    const { host, port } = splitListen(opts.config.listen);
+    listening = await listen(handler, {
+      host,
+      port,
+      headerBytes: opts.config.limits.headerBytes,
+      bodyBytes: opts.config.limits.bodyBytes,
+      onRequest: (r) => {
+        countRequest(metrics, r);
+        log({ kind: 'request', ...r });
+      },
+    });
+  }
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.config.refreshSeconds > 0) {
+    timer = setInterval(() => {
+      registry.snapshots.refresh().catch((e: unknown) => {
+        const keeping = registry.snapshots.current?.record.tag;
+        onEvent({ event: 'snapshot-refresh-failed', code: isStrataError(e) ? e.code : 'INTERNAL', message: (e as Error).message, ...(keeping ? { keeping } : {}) });
+      });
+    }, opts.config.refreshSeconds * 1000);
+    timer.unref();
+  }
+  return {
+    registry,
+    metrics,
+    handler,
+    ...(listening ? { listening } : {}),
+    url: listening?.url ?? 'http://in-process',
+    async close() {
+      if (timer !== undefined) clearInterval(timer);
+      await listening?.close();
+      await opts.store.close?.();
+    },
+  };
+}
