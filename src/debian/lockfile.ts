@@ -93,9 +93,16 @@ export function formatLockfile(lock: Lockfile): string {
   return canonicalJsonPretty(lock);
 }
 
-/** The digest that identifies a lock: sha256 of its canonical compact form. */
+/**
+ * The digest that identifies what a lock pins: sha256 of the canonical compact form of its
+ * content — the format version, the epoch, every suite's signed InRelease and indexes, and
+ * every closure. It leaves out what only records where the lock came from (the spec's text
+ * digest and its resolution inputs, which name the mirror's location): editing a comment in
+ * the spec, or locking the same archive through another mirror URL, keeps the digest, and so
+ * keeps the image (whose manifest carries it) bit for bit the same.
+ */
 export function lockfileDigest(lock: Lockfile): Sha256Hex {
-  return sha256Hex(canonicalJson(lock));
+  return sha256Hex(canonicalJson({ lockfileVersion: lock.lockfileVersion, epoch: lock.epoch, suites: lock.suites, architectures: lock.architectures, accounts: lock.accounts }));
 }
 
 function invalid(file: string, why: string): never {
