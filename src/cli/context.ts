@@ -11,10 +11,14 @@ import { defaultLockfilePath, loadSpec } from '../spec/load-spec.js';
 import type { LoadedSpec } from '../spec/spec.js';
 import type { ParsedArgs } from './command.js';
 import { formatBytes, type Output } from './output.js';
+import { onInterrupt, removeOwnTempFiles } from './interrupt.js';
 
 export async function openCacheFromArgs(args: ParsedArgs): Promise<CacheDir> {
   const dir = args.options['cache-dir'];
-  return CacheDir.open(typeof dir === 'string' ? resolve(dir) : defaultCacheRoot());
+  const cache = await CacheDir.open(typeof dir === 'string' ? resolve(dir) : defaultCacheRoot());
+  // An interrupt removes this process's temporary files (downloads, spills, layers in progress).
+  onInterrupt(() => removeOwnTempFiles(cache.path('tmp')));
+  return cache;
 }
 
 export function lockfilePathFor(args: ParsedArgs, specPath: string): string {

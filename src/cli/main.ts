@@ -5,6 +5,7 @@ import { StrataError } from '../errors.js';
 import { STRATA_VERSION } from '../version.js';
 import { formatHelp, parseCommandArgs, type Command } from './command.js';
 import { createOutput, reportError } from './output.js';
+import { installInterruptHandlers } from './interrupt.js';
 /** Commands in help order, loaded on demand so that one command does not pay for all. */
 const LOADERS: Array<[string, string, () => Promise<Command>]> = [
   ['lock', 'Resolve a spec into a verified, pinned package closure and write its lockfile.', async () => (await import('./commands/lock.js')).lockCommand],
@@ -77,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     const command = await loader[2]();
+    if (!['shell', 'run', 'serve'].includes(command.name)) installInterruptHandlers();
     const args = parseCommandArgs(command, rest);
     if (args.options.help === true) {
       process.stdout.write(formatHelp(command));
