@@ -177,12 +177,17 @@ describe('tags and referrers', () => {
     assert.deepEqual(jsonOf<{ tags: string[] }>(await get('/v2/fixapp/tags/list?n=0')).tags, []);
   });
 
-  test('referrers: an empty index for an image without any; artifacts with a subject are listed and filtered', async () => {
+  test('referrers: an empty index for a digest without any; a served image lists its SBOMs and provenance; attached artifacts are listed and filtered', async () => {
     const subject = (await get('/v2/fixapp/manifests/latest')).headers['docker-content-digest'] as string;
-    const empty = await get(`/v2/fixapp/referrers/${subject}`);
+    const none = `sha256:${'0'.repeat(64)}`;
+    const empty = await get(`/v2/fixapp/referrers/${none}`);
     assert.equal(empty.status, 200);
     assert.equal(empty.headers['content-type'], 'application/vnd.oci.image.index.v1+json');
     assert.deepEqual(jsonOf(empty), { manifests: [], mediaType: 'application/vnd.oci.image.index.v1+json', schemaVersion: 2 });
+    // Every image the server builds carries the evidence `strata build --sbom` writes.
+    const evidence = jsonOf<{ manifests: Array<{ digest: string; artifactType: string }> }>(await get(`/v2/fixapp/referrers/${subject}`));
+    assert.deepEqual(evidence.manifests.map((d) => d.artifactType).sort(), ['application/spdx+json', 'application/vnd.cyclonedx+json', 'application/vnd.in-toto+json']);
+    for (const d of evidence.manifests) assert.equal((await get(`/v2/fixapp/manifests/${d.digest}`)).status, 200);
 
     const store = server.registry.store;
     const config = Buffer.from('{}');
@@ -200,11 +205,13 @@ describe('tags and referrers', () => {
     }));
     await attachArtifact(store, artifact);
     const listed = jsonOf<{ manifests: Array<{ digest: string; artifactType: string; annotations: Record<string, string> }> }>(await get(`/v2/fixapp/referrers/${subject}`));
-    assert.deepEqual(listed.manifests.map((d) => [d.digest, d.artifactType]), [[sha(artifact), 'application/spdx+json']]);
-    assert.equal(listed.manifests[0]!.annotations['org.opencontainers.image.created'], '2022-01-01T00:00:00Z');
+    const mine = listed.manifests.find((d) => d.digest === sha(artifact))!;
+    assert.equal(mine.artifactType, 'application/spdx+json');
+    assert.equal(listed.manifests.length, 4);
+    assert.equal(mine.annotations['org.opencontainers.image.created'], '2022-01-01T00:00:00Z');
     const filtered = await get(`/v2/fixapp/referrers/${subject}?artifactType=${encodeURIComponent('application/spdx+json')}`);
     assert.equal(filtered.headers['oci-filters-applied'], 'artifactType');
-    assert.equal(jsonOf<{ manifests: unknown[] }>(filtered).manifests.length, 1);
+    assert.equal(jsonOf<{ manifests: unknown[] }>(filtered).manifests.length, 2, 'the served SPDX SBOM and the attached one');
     assert.equal(jsonOf<{ manifests: unknown[] }>(await get(`/v2/fixapp/referrers/${subject}?artifactType=application/vnd.other`)).manifests.length, 0);
     const pulled = await get(`/v2/fixapp/manifests/${sha(artifact)}`);
     assert.equal(pulled.status, 200);

@@ -16,6 +16,8 @@ import type { NetworkOptions } from '../debian/download.js';
 import { formatLockfile, type Lockfile } from '../debian/lockfile.js';
 import { lock } from '../build/lock.js';
 import { buildImage } from '../build/build.js';
+import { buildEvidence } from '../build/attestations.js';
+import { attachArtifact } from './referrers.js';
 import type { LoadedSpec } from '../spec/spec.js';
 import { MEDIA, jsonBlob, type Descriptor, type ImageManifest } from '../image/oci.js';
 import { manifestVariants } from '../image/manifest-variants.js';
@@ -180,6 +182,13 @@ export class ImageBuilder {
       const lockBlob = { digest: `sha256:${sha256Hex(lockBytes)}`, size: lockBytes.length };
       await store.write(specBlob.digest, specBytes, specBytes.length);
       await store.write(lockBlob.digest, lockBytes, lockBytes.length);
+      // 3b. The evidence (SBOMs per platform, provenance), attached as referrers of the image,
+      //     the same documents `strata build --sbom` writes: listed by /v2/NAME/referrers/DIGEST.
+      for (const doc of buildEvidence(lockfile, result, { name: job.name, specName: job.name })) {
+        const manifestBytes = doc.artifact.blobs.get(doc.artifact.descriptor.digest)!;
+        for (const [digest, bytes] of doc.artifact.blobs) if (digest !== doc.artifact.descriptor.digest) await store.write(digest, bytes, bytes.length);
+        await attachArtifact(store, manifestBytes);
+      }
       // 4. What marks each manifest as one (served under /manifests/), then the image record.
       for (const d of variants) await store.writeRecord(`manifests/${d.digest.slice(7)}`, Buffer.from(canonicalJson({ mediaType: d.mediaType, size: d.size })));
       const layers = result.platforms.flatMap((p) => p.layers);
