@@ -5,11 +5,12 @@
 // gzip uses node:zlib; zstd uses fzstd (pure JS; Node 20's zlib has no zstd).
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { StrataError } from '../errors.js';
+import { xzDecompressedSize } from './xz-index.js';
 
 export type Compression = 'xz' | 'gzip' | 'zstd' | 'none';
 
@@ -182,4 +183,74 @@ export async function* decompressFile(path: string, compression: Compression, wh
     await exited;
     await out.close();
   }
+}
+
+/**
+ * Decompresses `length` bytes of `input`, read from its current position on (a .deb's data
+ * member), into `output` from offset 0; returns the decompressed size. When the bytes run to
+ * the end of the input file (`trailing`: how many bytes follow them, at most the ar padding
+ * byte) and the host has xz, xz reads the input file itself and writes `output` directly: no
+ * byte passes through this process and this thread is free while xz runs on the other core.
+ * Otherwise the bytes are read here and decoded as `decompress` does.
+ */
+export async function decompressToFile(input: FileHandle, length: number, trailing: number | undefined, compression: Compression, output: FileHandle, what: string): Promise<number> {
+  const xz = compression === 'xz' && trailing !== undefined && trailing <= 1 ? hostXz() : null;
+  if (xz !== null) {
+    // The padding byte after an odd-sized member is not xz data: stop after the first stream.
+    const child = spawn(xz, ['-dc', '-q', ...(trailing === 1 ? ['--single-stream'] : [])], { stdio: [input.fd, output.fd, 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (c) => resolve(c));
+    });
+    if (code !== 0) throw corrupt(what, new Error(stderr.trim() || `xz exited with ${code}`));
+    return (await output.stat()).size;
+  }
+  const chunks = async function* (): AsyncGenerator<Buffer> {
+    for (let left = length; left > 0; ) {
+      const buf = Buffer.allocUnsafe(Math.min(left, 1 << 20));
+      const { bytesRead } = await input.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) throw new StrataError('DEB_INVALID', `${what}: truncated (${left} bytes missing)`);
+      left -= bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  };
+  let position = 0;
+  for await (const chunk of decompress(chunks(), compression, what)) {
+    await output.write(chunk, 0, chunk.length, position);
+    position += chunk.length;
+  }
+  return position;
+}
+
+/**
+ * Decompresses several small xz inputs (each one or more whole streams, such as the control
+ * members of many .debs) with one run of the host's xz, which decodes concatenated streams
+ * in turn; the output is split by the sizes the streams' indexes record. Undefined when that
+ * is not possible (no host xz, an input whose index does not parse, a decoding error): the
+ * caller then decompresses the inputs one by one, which also names the one at fault.
+ */
+export async function decompressXzBatch(inputs: Uint8Array[]): Promise<Buffer[] | undefined> {
+  const xz = hostXz();
+  if (xz === null || inputs.length === 0) return undefined;
+  const sizes: number[] = [];
+  for (const input of inputs) {
+    const size = xzDecompressedSize(input);
+    if (size === undefined) return undefined;
+    sizes.push(size);
+  }
+  const child = spawn(xz, ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const parts: Buffer[] = [];
+  child.stdout!.on('data', (c: Buffer) => parts.push(c));
+  child.stdin!.on('error', () => undefined); // EPIPE when xz stops on bad data
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(null));
+    child.on('close', (c) => resolve(c));
+    child.stdin!.end(Buffer.concat(inputs));
+  });
+  const out = Buffer.concat(parts);
+  if (code !== 0 || out.length !== sizes.reduce((a, b) => a + b, 0)) return undefined;
+  let offset = 0;
+  return sizes.map((size) => out.subarray(offset, (offset += size)));
 }

@@ -9,6 +9,8 @@ export interface TarItem {
   entry: TarEntry;
   /** The content; must be consumed (or is skipped) before the next item is read. */
   body: AsyncIterable<Buffer>;
+  /** Offset of the content's first byte in the tar stream. */
+  offset: number;
 }
 
 async function readAll(reader: ByteReader, size: number, what: string): Promise<Buffer> {
@@ -90,7 +92,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, what: string):
           yield chunk;
         }
       })();
-      yield { entry, body };
+      yield { entry, body, offset: reader.position };
       if (consumed < entry.size) consumed += await reader.skip(entry.size - consumed);
       if (consumed < entry.size) throw new StrataError('DEB_INVALID', `${what}: tar is truncated inside ${path}`);
       const extra = dataSize - entry.size;
