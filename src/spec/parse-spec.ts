@@ -3,7 +3,6 @@
 // closest known name, so a typo never silently changes an image.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { StrataError } from '../errors.js';
-import { sha256Hex } from '../digest/sha256.js';
 import { closestName } from '../util/closest-name.js';
 import { parsePackageRequest } from './package-request.js';
 import { DEFAULT_LAYER_BUDGET, type Fallback, type GroupSpec, type PathSpec, type Spec, type UserSpec } from './spec.js';
@@ -311,7 +310,4 @@ function checkAccounts(ctx: Ctx, spec: Spec, groupsNode: YamlNode | null, usersN
   }
 }
 
-/** sha256 of the spec text with CRLF and CR line endings normalised to LF. */
-export function specTextSha256(text: string): string {
-  return sha256Hex(text.replace(/\r\n?/g, '\n'));
-}
+export { specTextSha256 } from './spec-digest.js';

@@ -5,7 +5,7 @@ import { StrataError } from '../../errors.js';
 import { buildImage } from '../../build/build.js';
 import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../../image/layout.js';
 import { CACHE_OPTION, JSON_OPTION, LOCKFILE_OPTION, type Command } from '../command.js';
-import { loadSpecAndLock, openCacheFromArgs } from '../context.js';
+import { loadSpecAndLock, openCacheFromArgs, parsedSpecMemo } from '../context.js';
 import { formatBytes } from '../output.js';
 
 const FORMATS = ['oci', 'oci-archive', 'docker-archive'] as const;
@@ -61,8 +61,8 @@ export const buildCommand: Command = {
       if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new StrataError('USAGE', 'build: --workers must be an integer from 0 to 64');
     }
     const output = resolve((args.options.output as string | undefined) ?? defaultOutput(specPath, format as Format));
-    const { loaded, lock } = await loadSpecAndLock(args, specPath);
     const cache = await openCacheFromArgs(args);
+    const { loaded, lock } = await loadSpecAndLock(args, specPath, parsedSpecMemo(cache));
     const opts: Parameters<typeof buildImage>[2] = {
       cache,
       onProgress: (p) => out.progress(p.phase === 'layer' ? `layers ${p.done}/${p.total} ${p.name}${p.cached ? ' (cached)' : ''}` : `${p.phase} ${p.done}/${p.total} ${p.name}`),
