@@ -5,7 +5,7 @@
 // gzip uses node:zlib; zstd uses fzstd (pure JS; Node 20's zlib has no zstd).
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -253,4 +253,91 @@ export async function decompressXzBatch(inputs: Uint8Array[]): Promise<Buffer[] 
   if (code !== 0 || out.length !== sizes.reduce((a, b) => a + b, 0)) return undefined;
   let offset = 0;
   return sizes.map((size) => out.subarray(offset, (offset += size)));
+}
+
+const SAFE_WORD = /^[A-Za-z0-9._/+-]+$/;
+
+/**
+ * Decodes byte ranges of files (the data members of .debs) with the host's xz into output
+ * files, through one long-lived `xargs` that starts `dd | xz` for each. A process as large as
+ * a build blocks for several milliseconds in every spawn() (the kernel copies its page tables,
+ * then waits for the child to exec), and costs more the more memory it holds; xargs is small,
+ * and this thread only writes a line per member. Paths are relative to `cwd` and must be plain
+ * words; `decode` returns undefined when it cannot take a job (the caller decodes it itself).
+ */
+export class XzRangeDecoder {
+  private readonly cwd: string;
+  private child: ReturnType<typeof spawn> | undefined;
+  private failed = false;
+  private nextId = 0;
+  private readonly pending = new Map<number, (status: number) => void>();
+  private buffered = '';
+
+  constructor(cwd: string) {
+    this.cwd = cwd;
+  }
+
+  private start(xz: string): ReturnType<typeof spawn> | undefined {
+    if (this.child !== undefined || this.failed) return this.child;
+    // $1 id, $2 input, $3 offset, $4 length, $5 xz, $6 output. The pipeline's status is xz's:
+    // a short read by dd shows as truncated xz input.
+    const script = 'dd if="$2" bs=1M iflag=skip_bytes,count_bytes skip="$3" count="$4" status=none | "$5" -dcq > "$6" 2> "$6.err"; echo "$1 $?"';
+    const child = spawn('xargs', ['-P', '16', '-L', '1', 'sh', '-c', script, 'sh'], { cwd: this.cwd, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.on('error', () => {
+      this.failed = true;
+      for (const done of this.pending.values()) done(-1);
+      this.pending.clear();
+    });
+    child.on('close', () => {
+      for (const done of this.pending.values()) done(-1);
+      this.pending.clear();
+    });
+    child.stdin!.on('error', () => undefined);
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      this.buffered += s;
+      let nl: number;
+      while ((nl = this.buffered.indexOf('\n')) >= 0) {
+        const [id, status] = this.buffered.slice(0, nl).split(' ').map(Number) as [number, number];
+        this.buffered = this.buffered.slice(nl + 1);
+        const done = this.pending.get(id);
+        this.pending.delete(id);
+        done?.(status);
+      }
+    });
+    this.child = child;
+    return child;
+  }
+
+  /** Decodes `length` bytes of `input` from `offset` into `output` (which exists: it is truncated). */
+  decode(input: string, offset: number, length: number, output: string, what: string): Promise<void> | undefined {
+    const xz = hostXz();
+    if (xz === null || ![input, output, xz].every((w) => SAFE_WORD.test(w))) return undefined;
+    const child = this.start(xz);
+    if (child === undefined) return undefined;
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, (status) => {
+        if (status === 0) {
+          rm(`${this.cwd}/${output}.err`, { force: true }).then(() => resolve(), reject);
+          return;
+        }
+        readFile(`${this.cwd}/${output}.err`, 'utf8')
+          .catch(() => '')
+          .then(async (stderr) => {
+            await rm(`${this.cwd}/${output}.err`, { force: true });
+            reject(corrupt(what, new Error(stderr.trim() || (status < 0 ? 'the xz runner stopped' : `xz exited with ${status}`))));
+          }, reject);
+      });
+      child.stdin!.write(`${id} ${input} ${offset} ${length} ${xz} ${output}\n`);
+    });
+  }
+
+  /** Lets the runner exit once its jobs are done. */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null) return;
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    child.stdin!.end();
+    await closed;
+  }
 }

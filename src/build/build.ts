@@ -24,6 +24,7 @@ import { auditScripts, type AuditFinding } from '../effects/audit.js';
 import { baseLayout } from '../effects/base-layout.js';
 import { caCertificates } from '../effects/ca-certificates.js';
 import { fileOverrides, type FileOverride } from '../effects/file-overrides.js';
+import { parseScript } from '../effects/script-actions.js';
 import { nsswitch } from '../effects/nsswitch.js';
 import { timezone } from '../effects/timezone.js';
 import type { EffectContext, FileOwner, GeneratedEntry, ImagePath, PackageView } from '../effects/types.js';
@@ -199,6 +200,31 @@ function layerKey(packages: PackageFacts[], lockPkgs: LockedPackage[], profile: 
   );
 }
 
+/** At most n of the given tasks run at once; the others wait in order. */
+function slots(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (running < n) running++;
+    else await new Promise<void>((r) => waiting.push(r)); // the finishing task hands its slot over
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next !== undefined) next();
+      else running--;
+    }
+  };
+}
+
+/** A package layer in the cache by its key, if its blob is still there. */
+async function cachedLayer(cache: CacheDir, key: string): Promise<WrittenLayer | undefined> {
+  const hit = await cache.readOptional(`layers/${key}.json`);
+  if (hit === undefined) return undefined;
+  const w = JSON.parse(hit.toString('utf8')) as WrittenLayer;
+  return (await cache.hasBlob(w.digest.slice(7))) ? w : undefined;
+}
+
 /**
  * Writes a small generated layer (base layout, effects), or finds it in the layer cache. Its
  * key is taken from the items themselves (every entry's metadata and a digest of its content),
@@ -273,6 +299,8 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
   // Small layers (base layout, effects) compress in this thread: no worker start-up cost.
   let inlinePool: Promise<DeflatePool> | undefined;
   const inline = () => (inlinePool ??= getImpl().then((impl) => new DeflatePool(0, impl)));
+  // Layers written at once (each keeps the pool's workers busy with its chunks).
+  const writeSlot = slots(Math.max(1, Math.min(4, workers)));
   const blobs = new Map<string, BlobSource>();
   const platforms: PlatformReport[] = [];
   const manifests: Descriptor[] = [];
@@ -301,33 +329,71 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const { scanDeb } = await import('./package-content.js');
         return record(pkg, await scanDeb(debs.get(pkg.sha256)!, pkg, opts.cache.tempPath(`data-${pkg.name}`)));
       };
-      let scannedCount = 0;
-      const loaded = await mapConcurrent(closure.packages, 8, (pkg) => loadFacts(opts.cache, pkg));
-      const missing: LockedPackage[] = [];
-      closure.packages.forEach((pkg, i) => {
-        const f = loaded[i];
-        if (f === undefined) missing.push(pkg);
-        else facts.set(pkg.name, f);
-      });
-      if (missing.length > 0) {
-        const { readControls, readDebHead, scanData } = await import('./package-content.js');
-        // Biggest first, so that the last xz to finish is a small one.
-        const order = [...missing].sort((a, b) => b.installedSize - a.installedSize);
-        const heads = await mapConcurrent(order, 8, (pkg) => readDebHead(debs.get(pkg.sha256)!, pkg));
-        const controls = await readControls(heads);
-        const concurrency = Math.max(2, Math.min(8, workers + 1));
-        const scanning = mapConcurrent(order, concurrency, async (pkg, i) => {
-          await record(pkg, await scanData(heads[i]!, controls[i]!, opts.cache.tempPath(`data-${pkg.name}`)));
-          opts.onProgress?.({ phase: 'scan', done: ++scannedCount, total: missing.length, name: pkg.name });
+      // Layer plan (the layering issue's seam): a function of the lock alone.
+      const planInput = closure.packages.map((p) => ({ name: p.name, size: p.size, depends: p.depends, source: p.source, requested: p.requested === true }));
+      const groups = opts.planner !== undefined ? opts.planner(planInput, spec.layers.budget) : planLayers(planInput, spec.layers.budget).layers.map((l) => l.packages);
+      const alone = new Set(groups.filter((g) => g.length === 1).map((g) => g[0]!));
+
+      // Package layers written while other packages are still being scanned, by layer key.
+      const early = new Map<string, Promise<{ w: WrittenLayer; cached: boolean }>>();
+      const noIds = { uidOf: () => undefined, gidOf: () => undefined };
+      const writeEarly = (pkg: LockedPackage, s: ScannedPackage): void => {
+        // The layer of a package alone in its layer depends on that package alone, except
+        // through file overrides that name accounts (dpkg-statoverride), and the accounts need
+        // every package. Without such a line its layer is known now: write it while xz still
+        // runs for the others. (Its key is the one computed after the scan; a layer with
+        // other packages, or with stat overrides, waits for every package as before.)
+        const postinst = s.facts.scripts.postinst;
+        if (postinst !== undefined && parseScript(postinst).some((a) => a.kind === 'stat-override')) return;
+        const o = fileOverrides(s.facts.scripts, noIds).overrides;
+        const key = layerKey([s.facts], [pkg], spec.profile, epoch, new Map([[pkg.name, o]]));
+        const job = writeSlot(async () => {
+          const hit = await cachedLayer(opts.cache, key);
+          if (hit !== undefined) return { w: hit, cached: true };
+          const w = await writeLayer(layerItems([{ facts: s.facts, overrides: o, contents: s.contents, store: s.store }], spec.profile, epoch), opts.cache, await getPool());
+          await opts.cache.writeAtomic(`layers/${key}.json`, JSON.stringify(w));
+          scanned.delete(pkg.name);
+          await s.store.close();
+          return { w, cached: false };
         });
-        // Scanned packages will almost always need their layers written: while xz runs, run the
-        // gzip self-test (if no verdict is remembered) and start the compression workers, rather
-        // than when the first layer starts.
-        const poolReady = getPool();
-        await Promise.all([scanning, poolReady]);
-      }
+        job.catch(() => undefined); // awaited (and its error thrown) in the layer phase
+        early.set(key, job);
+      };
 
       try {
+        let scannedCount = 0;
+        const loaded = await mapConcurrent(closure.packages, 8, (pkg) => loadFacts(opts.cache, pkg));
+        const missing: LockedPackage[] = [];
+        closure.packages.forEach((pkg, i) => {
+          const f = loaded[i];
+          if (f === undefined) missing.push(pkg);
+          else facts.set(pkg.name, f);
+        });
+        if (missing.length > 0) {
+          const { readControls, readDebHead, scanData } = await import('./package-content.js');
+          // Biggest first, so that the last xz to finish is a small one.
+          const order = [...missing].sort((a, b) => b.installedSize - a.installedSize);
+          const heads = await mapConcurrent(order, 8, (pkg) => readDebHead(debs.get(pkg.sha256)!, pkg));
+          const controls = await readControls(heads);
+          const { XzRangeDecoder } = await import('../archive/decompress.js');
+          const runner = { decoder: new XzRangeDecoder(opts.cache.root), cwd: opts.cache.root };
+          const concurrency = Math.max(2, Math.min(8, workers + 1));
+          const scanning = mapConcurrent(order, concurrency, async (pkg, i) => {
+            const s = await record(pkg, await scanData(heads[i]!, controls[i]!, opts.cache.tempPath(`data-${pkg.name}`), runner));
+            opts.onProgress?.({ phase: 'scan', done: ++scannedCount, total: missing.length, name: pkg.name });
+            if (alone.has(pkg.name)) writeEarly(pkg, s);
+          });
+          // Scanned packages will almost always need their layers written: while xz runs, run the
+          // gzip self-test (if no verdict is remembered) and start the compression workers, rather
+          // than when the first layer starts.
+          const poolReady = getPool();
+          try {
+            await Promise.all([scanning, poolReady]);
+          } finally {
+            await runner.decoder.close();
+          }
+        }
+
         const ordered = closure.packages.map((p) => facts.get(p.name)!);
         const paths = new Map<string, ImagePath>();
         const kept = new Map<string, ReturnType<typeof keptPaths>>();
@@ -348,9 +414,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         }
         const { after } = checkPaths(ordered.map((f) => ({ name: f.name, control: f.control, kept: kept.get(f.name)! })));
 
-        // Layer plan (the layering issue's seam), then order constraints from Replaces.
-        const planInput = closure.packages.map((p) => ({ name: p.name, size: p.size, depends: p.depends, source: p.source, requested: p.requested === true }));
-        const groups = opts.planner !== undefined ? opts.planner(planInput, spec.layers.budget) : planLayers(planInput, spec.layers.budget).layers.map((l) => l.packages);
+        // Order constraints from Replaces on the layer plan.
         for (const [replaced, replacer] of after) {
           const gi = groups.findIndex((g) => g.includes(replaced));
           const gj = groups.findIndex((g) => g.includes(replacer));
@@ -370,15 +434,13 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         // Cache lookups first, all at once (small reads); then the layers to write, a few at a time.
         const keys = groups.map((group) => layerKey(group.map((n) => facts.get(n)!), group.map((n) => byName.get(n)!), spec.profile, epoch, overrides));
         const hits = await mapConcurrent(groups, 16, async (group, i) => {
-          const hit = await opts.cache.readOptional(`layers/${keys[i]}.json`);
-          if (hit === undefined) return undefined;
-          const w = JSON.parse(hit.toString('utf8')) as WrittenLayer;
-          if (!(await opts.cache.hasBlob(w.digest.slice(7)))) return undefined;
-          opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: true });
-          return w;
+          const e = early.get(keys[i]!);
+          const found = e !== undefined ? await e : await cachedLayer(opts.cache, keys[i]!).then((w) => (w === undefined ? undefined : { w, cached: true }));
+          if (found !== undefined) opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: found.cached });
+          return found;
         });
         const toWrite = groups.map((_, i) => i).filter((i) => hits[i] === undefined);
-        const fresh = await mapConcurrent(toWrite, Math.max(1, Math.min(4, workers)), async (i) => {
+        const fresh = await mapConcurrent(toWrite, toWrite.length, (i) => writeSlot(async () => {
           const group = groups[i]!;
           const lockPkgs = group.map((n) => byName.get(n)!);
           const inputs: LayerPackage[] = [];
@@ -394,8 +456,8 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
           }
           opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: false });
           return w;
-        });
-        const written = groups.map((_, i) => (hits[i] !== undefined ? { w: hits[i]!, cached: true } : { w: fresh[toWrite.indexOf(i)]!, cached: false }));
+        }));
+        const written = groups.map((_, i) => hits[i] ?? { w: fresh[toWrite.indexOf(i)]!, cached: false });
 
         // Base layout and effects.
         const base = await writeGeneratedLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline);
@@ -475,6 +537,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         if (unhandled > 0) warnings.push(`${unhandled} maintainer-script action${unhandled === 1 ? ' has' : 's have'} no effect handler; run \`strata audit\` to list them`);
         platforms.push({ architecture: arch, manifestDigest: manifestBlob.descriptor.digest, configDigest: configBlob.descriptor.digest, layers: layerReports, accounts: accounts.origins, audit, warnings });
       } finally {
+        await Promise.allSettled(early.values());
         for (const s of scanned.values()) await s.store.close();
       }
     }

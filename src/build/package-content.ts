@@ -6,8 +6,9 @@
 // read — which are cached by the .deb's sha256 so a cached layer needs no second read.
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { StrataError } from '../errors.js';
-import { compressionOfName, decompressToFile, decompressXzBatch } from '../archive/decompress.js';
+import { compressionOfName, decompressToFile, decompressXzBatch, type XzRangeDecoder } from '../archive/decompress.js';
 import type { TarEntry } from '../archive/tar-header.js';
 import { readTar } from '../archive/tar-reader.js';
 import { readControlMember, type DebControl } from '../debian/deb-reader.js';
@@ -184,10 +185,11 @@ export async function readControls(heads: DebHead[]): Promise<DebControl[]> {
 
 /**
  * Scans the data of one .deb. Its data archive is decompressed into a private scratch file at
- * `scratchPath` (by the host's xz reading the .deb itself, when it can), which then holds the
- * contents for the layer writer; the caller closes `store` when the layer is written.
+ * `scratchPath` (by the host's xz: through `runner`, else reading the .deb itself, when it
+ * can), which then holds the contents for the layer writer; the caller closes `store` when the
+ * layer is written.
  */
-export async function scanData(head: DebHead, control: DebControl, scratchPath: string): Promise<ScannedPackage> {
+export async function scanData(head: DebHead, control: DebControl, scratchPath: string, runner?: { decoder: XzRangeDecoder; cwd: string }): Promise<ScannedPackage> {
   const { pkg, what } = head;
   const dataName = head.data.name;
   const store = await ContentStore.create(scratchPath);
@@ -200,13 +202,19 @@ export async function scanData(head: DebHead, control: DebControl, scratchPath: 
   try {
     const compression = compressionOfName(dataName);
     if (compression === undefined) throw new StrataError('DEB_INVALID', `${what}: unsupported member compression ${dataName}`);
-    const file = await open(head.debPath, 'r');
-    try {
-      // Read up to the data member, so that the file's position (which xz inherits) is its first byte.
-      if ((await readOn(file, head.data.offset)).length !== head.data.offset) throw new StrataError('DEB_INVALID', `${what}: truncated`);
-      store.size = await decompressToFile(file, head.data.size, head.data.trailing, compression, store.handle, `${what} ${dataName}`);
-    } finally {
-      await file.close();
+    const job = compression === 'xz' && runner !== undefined ? runner.decoder.decode(relative(runner.cwd, head.debPath), head.data.offset, head.data.size, relative(runner.cwd, scratchPath), `${what} ${dataName}`) : undefined;
+    if (job !== undefined) {
+      await job;
+      store.size = (await store.handle.stat()).size;
+    } else {
+      const file = await open(head.debPath, 'r');
+      try {
+        // Read up to the data member, so that the file's position (which xz inherits) is its first byte.
+        if ((await readOn(file, head.data.offset)).length !== head.data.offset) throw new StrataError('DEB_INVALID', `${what}: truncated`);
+        store.size = await decompressToFile(file, head.data.size, head.data.trailing, compression, store.handle, `${what} ${dataName}`);
+      } finally {
+        await file.close();
+      }
     }
     for await (const { entry, body, offset } of readTar(store.chunks(), `${what} ${dataName}`)) {
       const normal = normalisePath(entry.path);
