@@ -24,7 +24,6 @@ import { auditScripts, type AuditFinding } from '../effects/audit.js';
 import { baseLayout } from '../effects/base-layout.js';
 import { caCertificates } from '../effects/ca-certificates.js';
 import { fileOverrides, type FileOverride } from '../effects/file-overrides.js';
-import { parseScript } from '../effects/script-actions.js';
 import { nsswitch } from '../effects/nsswitch.js';
 import { timezone } from '../effects/timezone.js';
 import type { EffectContext, FileOwner, GeneratedEntry, ImagePath, PackageView } from '../effects/types.js';
@@ -200,23 +199,6 @@ function layerKey(packages: PackageFacts[], lockPkgs: LockedPackage[], profile: 
   );
 }
 
-/** At most n of the given tasks run at once; the others wait in order. */
-function slots(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    if (running < n) running++;
-    else await new Promise<void>((r) => waiting.push(r)); // the finishing task hands its slot over
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next !== undefined) next();
-      else running--;
-    }
-  };
-}
-
 /** A package layer in the cache by its key, if its blob is still there. */
 async function cachedLayer(cache: CacheDir, key: string): Promise<WrittenLayer | undefined> {
   const hit = await cache.readOptional(`layers/${key}.json`);
@@ -299,8 +281,6 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
   // Small layers (base layout, effects) compress in this thread: no worker start-up cost.
   let inlinePool: Promise<DeflatePool> | undefined;
   const inline = () => (inlinePool ??= getImpl().then((impl) => new DeflatePool(0, impl)));
-  // Layers written at once (each keeps the pool's workers busy with its chunks).
-  const writeSlot = slots(Math.max(1, Math.min(4, workers)));
   const blobs = new Map<string, BlobSource>();
   const platforms: PlatformReport[] = [];
   const manifests: Descriptor[] = [];
@@ -332,33 +312,6 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
       // Layer plan (the layering issue's seam): a function of the lock alone.
       const planInput = closure.packages.map((p) => ({ name: p.name, size: p.size, depends: p.depends, source: p.source, requested: p.requested === true }));
       const groups = opts.planner !== undefined ? opts.planner(planInput, spec.layers.budget) : planLayers(planInput, spec.layers.budget).layers.map((l) => l.packages);
-      const alone = new Set(groups.filter((g) => g.length === 1).map((g) => g[0]!));
-
-      // Package layers written while other packages are still being scanned, by layer key.
-      const early = new Map<string, Promise<{ w: WrittenLayer; cached: boolean }>>();
-      const noIds = { uidOf: () => undefined, gidOf: () => undefined };
-      const writeEarly = (pkg: LockedPackage, s: ScannedPackage): void => {
-        // The layer of a package alone in its layer depends on that package alone, except
-        // through file overrides that name accounts (dpkg-statoverride), and the accounts need
-        // every package. Without such a line its layer is known now: write it while xz still
-        // runs for the others. (Its key is the one computed after the scan; a layer with
-        // other packages, or with stat overrides, waits for every package as before.)
-        const postinst = s.facts.scripts.postinst;
-        if (postinst !== undefined && parseScript(postinst).some((a) => a.kind === 'stat-override')) return;
-        const o = fileOverrides(s.facts.scripts, noIds).overrides;
-        const key = layerKey([s.facts], [pkg], spec.profile, epoch, new Map([[pkg.name, o]]));
-        const job = writeSlot(async () => {
-          const hit = await cachedLayer(opts.cache, key);
-          if (hit !== undefined) return { w: hit, cached: true };
-          const w = await writeLayer(layerItems([{ facts: s.facts, overrides: o, contents: s.contents, store: s.store }], spec.profile, epoch), opts.cache, await getPool());
-          await opts.cache.writeAtomic(`layers/${key}.json`, JSON.stringify(w));
-          scanned.delete(pkg.name);
-          await s.store.close();
-          return { w, cached: false };
-        });
-        job.catch(() => undefined); // awaited (and its error thrown) in the layer phase
-        early.set(key, job);
-      };
 
       try {
         let scannedCount = 0;
@@ -379,9 +332,8 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
           const runner = { decoder: new XzRangeDecoder(opts.cache.root), cwd: opts.cache.root };
           const concurrency = Math.max(2, Math.min(8, workers + 1));
           const scanning = mapConcurrent(order, concurrency, async (pkg, i) => {
-            const s = await record(pkg, await scanData(heads[i]!, controls[i]!, opts.cache.tempPath(`data-${pkg.name}`), runner));
+            await record(pkg, await scanData(heads[i]!, controls[i]!, opts.cache.tempPath(`data-${pkg.name}`), runner));
             opts.onProgress?.({ phase: 'scan', done: ++scannedCount, total: missing.length, name: pkg.name });
-            if (alone.has(pkg.name)) writeEarly(pkg, s);
           });
           // Scanned packages will almost always need their layers written: while xz runs, run the
           // gzip self-test (if no verdict is remembered) and start the compression workers, rather
@@ -434,13 +386,13 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         // Cache lookups first, all at once (small reads); then the layers to write, a few at a time.
         const keys = groups.map((group) => layerKey(group.map((n) => facts.get(n)!), group.map((n) => byName.get(n)!), spec.profile, epoch, overrides));
         const hits = await mapConcurrent(groups, 16, async (group, i) => {
-          const e = early.get(keys[i]!);
-          const found = e !== undefined ? await e : await cachedLayer(opts.cache, keys[i]!).then((w) => (w === undefined ? undefined : { w, cached: true }));
-          if (found !== undefined) opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: found.cached });
-          return found;
+          const w = await cachedLayer(opts.cache, keys[i]!);
+          if (w === undefined) return undefined;
+          opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: true });
+          return { w, cached: true };
         });
         const toWrite = groups.map((_, i) => i).filter((i) => hits[i] === undefined);
-        const fresh = await mapConcurrent(toWrite, toWrite.length, (i) => writeSlot(async () => {
+        const fresh = await mapConcurrent(toWrite, Math.max(1, Math.min(4, workers)), async (i) => {
           const group = groups[i]!;
           const lockPkgs = group.map((n) => byName.get(n)!);
           const inputs: LayerPackage[] = [];
@@ -456,7 +408,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
           }
           opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: false });
           return w;
-        }));
+        });
         const written = groups.map((_, i) => hits[i] ?? { w: fresh[toWrite.indexOf(i)]!, cached: false });
 
         // Base layout and effects.
@@ -537,7 +489,6 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         if (unhandled > 0) warnings.push(`${unhandled} maintainer-script action${unhandled === 1 ? ' has' : 's have'} no effect handler; run \`strata audit\` to list them`);
         platforms.push({ architecture: arch, manifestDigest: manifestBlob.descriptor.digest, configDigest: configBlob.descriptor.digest, layers: layerReports, accounts: accounts.origins, audit, warnings });
       } finally {
-        await Promise.allSettled(early.values());
         for (const s of scanned.values()) await s.store.close();
       }
     }
