@@ -278,7 +278,8 @@ export class XzRangeDecoder {
   }
 
   private start(xz: string): ReturnType<typeof spawn> | undefined {
-    if (this.child !== undefined || this.failed) return this.child;
+    if (this.failed) return undefined;
+    if (this.child !== undefined) return this.child;
     // $1 id, $2 input, $3 offset, $4 length, $5 xz, $6 output. The pipeline's status is xz's:
     // a short read by dd shows as truncated xz input.
     const script = 'dd if="$2" bs=1M iflag=skip_bytes,count_bytes skip="$3" count="$4" status=none | "$5" -dcq > "$6" 2> "$6.err"; echo "$1 $?"';
@@ -289,6 +290,7 @@ export class XzRangeDecoder {
       this.pending.clear();
     });
     child.on('close', () => {
+      this.failed = true; // nothing more can be sent to it
       for (const done of this.pending.values()) done(-1);
       this.pending.clear();
     });
@@ -308,24 +310,28 @@ export class XzRangeDecoder {
     return child;
   }
 
-  /** Decodes `length` bytes of `input` from `offset` into `output` (which exists: it is truncated). */
-  decode(input: string, offset: number, length: number, output: string, what: string): Promise<void> | undefined {
+  /**
+   * Decodes `length` bytes of `input` from `offset` into `output` (which exists: it is
+   * truncated). Resolves true when done, false when the runner could not run it (no xargs, or
+   * it stopped): the caller then decodes the member itself.
+   */
+  decode(input: string, offset: number, length: number, output: string, what: string): Promise<boolean> | undefined {
     const xz = hostXz();
     if (xz === null || ![input, output, xz].every((w) => SAFE_WORD.test(w))) return undefined;
     const child = this.start(xz);
     if (child === undefined) return undefined;
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<boolean>((resolve, reject) => {
       this.pending.set(id, (status) => {
-        if (status === 0) {
-          rm(`${this.cwd}/${output}.err`, { force: true }).then(() => resolve(), reject);
+        if (status <= 0) {
+          rm(`${this.cwd}/${output}.err`, { force: true }).then(() => resolve(status === 0), reject);
           return;
         }
         readFile(`${this.cwd}/${output}.err`, 'utf8')
           .catch(() => '')
           .then(async (stderr) => {
             await rm(`${this.cwd}/${output}.err`, { force: true });
-            reject(corrupt(what, new Error(stderr.trim() || (status < 0 ? 'the xz runner stopped' : `xz exited with ${status}`))));
+            reject(corrupt(what, new Error(stderr.trim() || `xz exited with ${status}`)));
           }, reject);
       });
       child.stdin!.write(`${id} ${input} ${offset} ${length} ${xz} ${output}\n`);
@@ -335,8 +341,11 @@ export class XzRangeDecoder {
   /** Lets the runner exit once its jobs are done. */
   async close(): Promise<void> {
     const child = this.child;
-    if (child === undefined || child.exitCode !== null) return;
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    if (child === undefined || this.failed || child.exitCode !== null || child.signalCode !== null) return;
+    const closed = new Promise<void>((resolve) => {
+      child.once('close', () => resolve());
+      child.once('error', () => resolve());
+    });
     child.stdin!.end();
     await closed;
   }

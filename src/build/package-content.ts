@@ -203,8 +203,7 @@ export async function scanData(head: DebHead, control: DebControl, scratchPath: 
     const compression = compressionOfName(dataName);
     if (compression === undefined) throw new StrataError('DEB_INVALID', `${what}: unsupported member compression ${dataName}`);
     const job = compression === 'xz' && runner !== undefined ? runner.decoder.decode(relative(runner.cwd, head.debPath), head.data.offset, head.data.size, relative(runner.cwd, scratchPath), `${what} ${dataName}`) : undefined;
-    if (job !== undefined) {
-      await job;
+    if (job !== undefined && (await job)) {
       store.size = (await store.handle.stat()).size;
     } else {
       const file = await open(head.debPath, 'r');
