@@ -315,10 +315,10 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
 
       try {
         let scannedCount = 0;
-        const loaded = await mapConcurrent(closure.packages, 8, (pkg) => loadFacts(opts.cache, pkg));
+        const cachedFacts = await mapConcurrent(closure.packages, 8, (pkg) => loadFacts(opts.cache, pkg));
         const missing: LockedPackage[] = [];
         closure.packages.forEach((pkg, i) => {
-          const f = loaded[i];
+          const f = cachedFacts[i];
           if (f === undefined) missing.push(pkg);
           else facts.set(pkg.name, f);
         });
