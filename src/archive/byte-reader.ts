@@ -12,24 +12,47 @@ export class ByteReader {
     this.iterator = source[Symbol.asyncIterator]();
   }
 
-  private async fill(): Promise<boolean> {
-    if (this.ended) return false;
+  /** The next chunk of the source, or undefined at its end. */
+  private async next(): Promise<Buffer | undefined> {
+    if (this.ended) return undefined;
     const next = await this.iterator.next();
     if (next.done === true) {
       this.ended = true;
-      return false;
+      return undefined;
     }
-    const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    return Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+  }
+
+  private async fill(): Promise<boolean> {
+    const chunk = await this.next();
+    if (chunk === undefined) return false;
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     return true;
   }
 
   /** Exactly n bytes, or fewer only at the end of the stream. */
   async read(n: number): Promise<Buffer> {
-    while (this.buffer.length < n) if (!(await this.fill())) break;
-    const out = this.buffer.subarray(0, Math.min(n, this.buffer.length));
-    this.buffer = this.buffer.subarray(out.length);
-    this.position += out.length;
+    if (this.buffer.length < n) {
+      // Copy only the n bytes asked for; what follows stays a view of the last chunk (a
+      // header that spans two chunks must not copy the whole of the next one).
+      const parts: Buffer[] = [this.buffer];
+      let have = this.buffer.length;
+      while (have < n) {
+        const chunk = await this.next();
+        if (chunk === undefined) break;
+        parts.push(chunk);
+        have += chunk.length;
+      }
+      const take = Math.min(n, have);
+      const out = Buffer.concat(parts, take);
+      const last = parts[parts.length - 1]!;
+      this.buffer = have > take ? last.subarray(last.length - (have - take)) : Buffer.alloc(0);
+      this.position += take;
+      return out;
+    }
+    const out = this.buffer.subarray(0, n);
+    this.buffer = this.buffer.subarray(n);
+    this.position += n;
     return out;
   }
 

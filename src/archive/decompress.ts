@@ -5,11 +5,12 @@
 // gzip uses node:zlib; zstd uses fzstd (pure JS; Node 20's zlib has no zstd).
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { StrataError } from '../errors.js';
+import { xzDecompressedSize } from './xz-index.js';
 
 export type Compression = 'xz' | 'gzip' | 'zstd' | 'none';
 
@@ -217,5 +218,171 @@ export async function* decompressFile(path: string, compression: Compression, wh
     if (exitCode === undefined) child.kill();
     await exited;
     await out.close();
+  }
+}
+
+/**
+ * Decompresses `length` bytes of `input`, read from its current position on (a .deb's data
+ * member), into `output` from offset 0; returns the decompressed size. When the bytes run to
+ * the end of the input file (`trailing`: how many bytes follow them, at most the ar padding
+ * byte) and the host has xz, xz reads the input file itself and writes `output` directly: no
+ * byte passes through this process and this thread is free while xz runs on the other core.
+ * Otherwise the bytes are read here and decoded as `decompress` does.
+ */
+export async function decompressToFile(input: FileHandle, length: number, trailing: number | undefined, compression: Compression, output: FileHandle, what: string): Promise<number> {
+  const xz = compression === 'xz' && trailing !== undefined && trailing <= 1 ? hostXz() : null;
+  if (xz !== null) {
+    // The padding byte after an odd-sized member is not xz data: stop after the first stream.
+    const child = spawn(xz, ['-dc', '-q', ...(trailing === 1 ? ['--single-stream'] : [])], { stdio: [input.fd, output.fd, 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (c) => resolve(c));
+    });
+    if (code !== 0) throw corrupt(what, new Error(stderr.trim() || `xz exited with ${code}`));
+    return (await output.stat()).size;
+  }
+  const chunks = async function* (): AsyncGenerator<Buffer> {
+    for (let left = length; left > 0; ) {
+      const buf = Buffer.allocUnsafe(Math.min(left, 1 << 20));
+      const { bytesRead } = await input.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) throw new StrataError('DEB_INVALID', `${what}: truncated (${left} bytes missing)`);
+      left -= bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  };
+  let position = 0;
+  for await (const chunk of decompress(chunks(), compression, what)) {
+    await output.write(chunk, 0, chunk.length, position);
+    position += chunk.length;
+  }
+  return position;
+}
+
+/**
+ * Decompresses several small xz inputs (each one or more whole streams, such as the control
+ * members of many .debs) with one run of the host's xz, which decodes concatenated streams
+ * in turn; the output is split by the sizes the streams' indexes record. Undefined when that
+ * is not possible (no host xz, an input whose index does not parse, a decoding error): the
+ * caller then decompresses the inputs one by one, which also names the one at fault.
+ */
+export async function decompressXzBatch(inputs: Uint8Array[]): Promise<Buffer[] | undefined> {
+  const xz = hostXz();
+  if (xz === null || inputs.length === 0) return undefined;
+  const sizes: number[] = [];
+  for (const input of inputs) {
+    const size = xzDecompressedSize(input);
+    if (size === undefined) return undefined;
+    sizes.push(size);
+  }
+  const child = spawn(xz, ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const parts: Buffer[] = [];
+  child.stdout!.on('data', (c: Buffer) => parts.push(c));
+  child.stdin!.on('error', () => undefined); // EPIPE when xz stops on bad data
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(null));
+    child.on('close', (c) => resolve(c));
+    child.stdin!.end(Buffer.concat(inputs));
+  });
+  const out = Buffer.concat(parts);
+  if (code !== 0 || out.length !== sizes.reduce((a, b) => a + b, 0)) return undefined;
+  let offset = 0;
+  return sizes.map((size) => out.subarray(offset, (offset += size)));
+}
+
+const SAFE_WORD = /^[A-Za-z0-9._/+-]+$/;
+
+/**
+ * Decodes byte ranges of files (the data members of .debs) with the host's xz into output
+ * files, through one long-lived `xargs` that starts `dd | xz` for each. A process as large as
+ * a build blocks for several milliseconds in every spawn() (the kernel copies its page tables,
+ * then waits for the child to exec), and costs more the more memory it holds; xargs is small,
+ * and this thread only writes a line per member. Paths are relative to `cwd` and must be plain
+ * words; `decode` returns undefined when it cannot take a job (the caller decodes it itself).
+ */
+export class XzRangeDecoder {
+  private readonly cwd: string;
+  private child: ReturnType<typeof spawn> | undefined;
+  private failed = false;
+  private nextId = 0;
+  private readonly pending = new Map<number, (status: number) => void>();
+  private buffered = '';
+
+  constructor(cwd: string) {
+    this.cwd = cwd;
+  }
+
+  private start(xz: string): ReturnType<typeof spawn> | undefined {
+    if (this.failed) return undefined;
+    if (this.child !== undefined) return this.child;
+    // $1 id, $2 input, $3 offset, $4 length, $5 xz, $6 output. The pipeline's status is xz's:
+    // a short read by dd shows as truncated xz input.
+    const script = 'dd if="$2" bs=1M iflag=skip_bytes,count_bytes skip="$3" count="$4" status=none | "$5" -dcq > "$6" 2> "$6.err"; echo "$1 $?"';
+    const child = spawn('xargs', ['-P', '16', '-L', '1', 'sh', '-c', script, 'sh'], { cwd: this.cwd, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.on('error', () => {
+      this.failed = true;
+      for (const done of this.pending.values()) done(-1);
+      this.pending.clear();
+    });
+    child.on('close', () => {
+      this.failed = true; // nothing more can be sent to it
+      for (const done of this.pending.values()) done(-1);
+      this.pending.clear();
+    });
+    child.stdin!.on('error', () => undefined);
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      this.buffered += s;
+      let nl: number;
+      while ((nl = this.buffered.indexOf('\n')) >= 0) {
+        const [id, status] = this.buffered.slice(0, nl).split(' ').map(Number) as [number, number];
+        this.buffered = this.buffered.slice(nl + 1);
+        const done = this.pending.get(id);
+        this.pending.delete(id);
+        done?.(status);
+      }
+    });
+    this.child = child;
+    return child;
+  }
+
+  /**
+   * Decodes `length` bytes of `input` from `offset` into `output` (which exists: it is
+   * truncated). Resolves true when done, false when the runner could not run it (no xargs, or
+   * it stopped): the caller then decodes the member itself.
+   */
+  decode(input: string, offset: number, length: number, output: string, what: string): Promise<boolean> | undefined {
+    const xz = hostXz();
+    if (xz === null || ![input, output, xz].every((w) => SAFE_WORD.test(w))) return undefined;
+    const child = this.start(xz);
+    if (child === undefined) return undefined;
+    const id = this.nextId++;
+    return new Promise<boolean>((resolve, reject) => {
+      this.pending.set(id, (status) => {
+        if (status <= 0) {
+          rm(`${this.cwd}/${output}.err`, { force: true }).then(() => resolve(status === 0), reject);
+          return;
+        }
+        readFile(`${this.cwd}/${output}.err`, 'utf8')
+          .catch(() => '')
+          .then(async (stderr) => {
+            await rm(`${this.cwd}/${output}.err`, { force: true });
+            reject(corrupt(what, new Error(stderr.trim() || `xz exited with ${status}`)));
+          }, reject);
+      });
+      child.stdin!.write(`${id} ${input} ${offset} ${length} ${xz} ${output}\n`);
+    });
+  }
+
+  /** Lets the runner exit once its jobs are done. */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || this.failed || child.exitCode !== null || child.signalCode !== null) return;
+    const closed = new Promise<void>((resolve) => {
+      child.once('close', () => resolve());
+      child.once('error', () => resolve());
+    });
+    child.stdin!.end();
+    await closed;
   }
 }

@@ -8,6 +8,20 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/**
+ * Whether moving the view's ArrayBuffer to a worker is safe: the view starts it, and is at
+ * least 4 KiB, which Node never carves out of its shared allocation pool.
+ */
+function ownsBuffer(b: Uint8Array): boolean {
+  return b.byteOffset === 0 && b.byteLength >= 4096 && b.buffer instanceof ArrayBuffer;
+}
+
+function copyOf(b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(b.byteLength);
+  c.set(b);
+  return c;
+}
+
 export class DeflatePool {
   readonly size: number;
   readonly impl: DeflateImpl;
@@ -51,8 +65,12 @@ export class DeflatePool {
     if (this.pending.size === 0) for (const w of this.workers) w.unref();
   }
 
-  /** Compresses one chunk; the inputs are copied, so callers may reuse their buffers. */
-  compress(chunk: Uint8Array, dictionary: Uint8Array, last: boolean): Promise<Buffer> {
+  /**
+   * Compresses one chunk. The inputs are copied, so callers may reuse their buffers, unless
+   * `give` says the caller is done with them: then a buffer that owns its whole ArrayBuffer is
+   * moved to the worker (transferred, no copy) and unusable here afterwards.
+   */
+  compress(chunk: Uint8Array, dictionary: Uint8Array, last: boolean, give = false): Promise<Buffer> {
     if (this.size === 0) {
       try {
         return Promise.resolve(deflateChunk(chunk, dictionary, last, this.impl));
@@ -61,10 +79,8 @@ export class DeflatePool {
       }
     }
     const id = this.nextId++;
-    const c = new Uint8Array(chunk.byteLength);
-    c.set(chunk);
-    const d = new Uint8Array(dictionary.byteLength);
-    d.set(dictionary);
+    const c = give && ownsBuffer(chunk) ? chunk : copyOf(chunk);
+    const d = give && ownsBuffer(dictionary) ? dictionary : copyOf(dictionary);
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.queue.push({ id, chunk: c, dictionary: d, last });

@@ -14,9 +14,9 @@ interface Job {
 parentPort!.on('message', (job: Job) => {
   try {
     const out = deflateChunk(job.chunk, job.dictionary, job.last, job.impl);
-    const copy = new Uint8Array(out.byteLength);
-    copy.set(out);
-    parentPort!.postMessage({ id: job.id, data: copy }, [copy.buffer]);
+    // Move the bytes back without a copy when they own their buffer (not Node's shared pool).
+    const data = out.byteOffset === 0 && out.byteLength >= 4096 && out.buffer.byteLength === out.byteLength ? out : new Uint8Array(out);
+    parentPort!.postMessage({ id: job.id, data }, [data.buffer as ArrayBuffer]);
   } catch (e) {
     parentPort!.postMessage({ id: job.id, error: (e as Error).message });
   }

@@ -8,8 +8,16 @@
 // bytes. Node's bundled zlib and pako 3 (pure JS) produce identical chunks; a self-test
 // (gzip-self-test.ts) checks node:zlib against a golden digest made with pako and falls back
 // to pako when they differ (a Node built against another zlib), rather than change the bytes.
+import { createRequire } from 'node:module';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import { Deflate } from 'pako';
+
+type Pako = typeof import('pako');
+let pako: Pako | undefined;
+
+/** pako is needed only when node:zlib fails the self-test, so it is loaded then (not at every start). */
+function loadPako(): Pako {
+  return (pako ??= createRequire(import.meta.url)('pako') as Pako);
+}
 
 export const CHUNK_SIZE = 1 << 20;
 export const DICTIONARY_SIZE = 32 * 1024;
@@ -34,7 +42,8 @@ export function deflateChunk(chunk: Uint8Array, dictionary: Uint8Array, last: bo
     return deflateRawSync(chunk, opts);
   }
   const out: Buffer[] = [];
-  const opts: ConstructorParameters<typeof Deflate>[0] = { level: LEVEL, memLevel: 8, windowBits: -15, strategy: 0, raw: true };
+  const { Deflate } = loadPako();
+  const opts: ConstructorParameters<Pako['Deflate']>[0] = { level: LEVEL, memLevel: 8, windowBits: -15, strategy: 0, raw: true };
   if (dictionary.byteLength > 0) opts.dictionary = dictionary;
   const d = new Deflate(opts);
   d.onData = (c: Uint8Array) => {

@@ -7,6 +7,7 @@ import { CHUNK_SIZE, DICTIONARY_SIZE, EMPTY_DEFLATE, GZIP_HEADER, gzipTrailer } 
 export class GzipStream {
   private readonly pool: DeflatePool;
   private readonly sink: (chunk: Buffer) => Promise<void> | void;
+  private readonly onInput: ((chunk: Buffer) => void) | undefined;
   private buffer = Buffer.allocUnsafe(CHUNK_SIZE);
   private filled = 0;
   private dictionary: Uint8Array = new Uint8Array(0);
@@ -18,9 +19,14 @@ export class GzipStream {
   /** Compressed bytes written to the sink. */
   compressedBytes = 0;
 
-  constructor(pool: DeflatePool, sink: (chunk: Buffer) => Promise<void> | void) {
+  /**
+   * `onInput`, when given, sees the uncompressed bytes once, in order, in chunks of up to
+   * 1 MiB (the layer writer takes the DiffID there: one hash call per chunk, not per write).
+   */
+  constructor(pool: DeflatePool, sink: (chunk: Buffer) => Promise<void> | void, onInput?: (chunk: Buffer) => void) {
     this.pool = pool;
     this.sink = sink;
+    this.onInput = onInput;
     this.maxInflight = Math.max(2, pool.size * 2);
   }
 
@@ -39,16 +45,20 @@ export class GzipStream {
       await this.emit(GZIP_HEADER);
     }
     const chunk = this.buffer.subarray(0, this.filled);
-    this.inflight.push(this.pool.compress(chunk, this.dictionary, last));
-    const tail = chunk.subarray(Math.max(0, chunk.length - DICTIONARY_SIZE));
-    this.dictionary = Buffer.from(tail);
+    this.crc = crc32(chunk, this.crc);
+    this.onInput?.(chunk);
+    const dictionary = this.dictionary;
+    this.dictionary = Buffer.from(chunk.subarray(Math.max(0, chunk.length - DICTIONARY_SIZE)));
+    // The chunk buffer and the old dictionary are not used here again: the pool may move them
+    // to a worker instead of copying them.
+    this.inflight.push(this.pool.compress(chunk, dictionary, last, true));
     this.buffer = Buffer.allocUnsafe(CHUNK_SIZE);
     this.filled = 0;
     await this.drainTo(this.maxInflight);
   }
 
+  /** Takes `data` (copied before the returned promise settles; the caller may reuse it then). */
   async write(data: Uint8Array): Promise<void> {
-    this.crc = crc32(data, this.crc);
     this.total += data.byteLength;
     let off = 0;
     while (off < data.byteLength) {

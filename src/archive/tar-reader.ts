@@ -16,6 +16,8 @@ export interface TarItem {
   header: Buffer;
   /** The pax records that apply to the entry (global ones, then its own), values as stored. */
   pax: Map<string, Buffer>;
+  /** Offset of the content's first byte in the tar stream. */
+  offset: number;
 }
 
 async function readAll(reader: ByteReader, size: number, what: string, headerParts: Buffer[]): Promise<Buffer> {
@@ -102,7 +104,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, what: string):
           yield chunk;
         }
       })();
-      yield { entry, body, header, pax: records };
+      yield { entry, body, header, pax: records, offset: reader.position };
       if (consumed < entry.size) consumed += await reader.skip(entry.size - consumed);
       if (consumed < entry.size) throw new StrataError('DEB_INVALID', `${what}: tar is truncated inside ${path}`);
       const extra = dataSize - entry.size;

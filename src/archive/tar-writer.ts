@@ -4,6 +4,9 @@
 // /dev), and a file whose content length differs from its header.
 import { encodeHeader, END_OF_ARCHIVE, padding, type TarEntry } from './tar-header.js';
 
+/** Padding source: never written to, so every entry can share it. */
+const ZEROS = Buffer.alloc(512);
+
 export class TarWriter {
   private readonly sink: (chunk: Buffer) => void | Promise<void>;
   /** Bytes written so far. */
@@ -41,7 +44,7 @@ export class TarWriter {
       }
       if (written !== entry.size) throw new TypeError(`tar: ${entry.path}: content is ${written} bytes, header says ${entry.size}`);
     }
-    await this.emit(Buffer.alloc(padding(entry.size)));
+    await this.emit(ZEROS.subarray(0, padding(entry.size)));
   }
 
   async finish(): Promise<void> {

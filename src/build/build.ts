@@ -38,8 +38,9 @@ import { fetchDebs } from './fetch-debs.js';
 import { checkOwners, checkPaths } from './image-check.js';
 import { keptPaths, layerItems, type LayerPackage } from './layer-content.js';
 import { writeLayer, type LayerItem, type WrittenLayer } from './layer-writer.js';
-import { FACTS_VERSION, scanDeb, type PackageFacts, type PathFact, type ScannedPackage } from './package-content.js';
-import { configureSources } from './sources.js';
+import { FACTS_VERSION } from './facts-version.js';
+import type { PackageFacts, PathFact, ScannedPackage } from './package-content.js';
+import { configureSources, type SourceConfig } from './sources.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
 
 /** Bump when a layer's bytes would change for the same inputs: the layer cache key includes it. */
@@ -242,12 +243,46 @@ export function packageLicenses(facts: PackageFacts[]): Record<string, Copyright
   return out;
 }
 
+/** A package layer in the cache by its key, if its blob is still there. */
+async function cachedLayer(cache: CacheDir, key: string): Promise<WrittenLayer | undefined> {
+  const hit = await cache.readOptional(`layers/${key}.json`);
+  if (hit === undefined) return undefined;
+  const w = JSON.parse(hit.toString('utf8')) as WrittenLayer;
+  return (await cache.hasBlob(w.digest.slice(7))) ? w : undefined;
+}
+
+/**
+ * Writes a small generated layer (base layout, effects), or finds it in the layer cache. Its
+ * key is taken from the items themselves (every entry's metadata and a digest of its content),
+ * so it covers whatever produced them; the layer's bytes are a function of the items, the tar
+ * writer (LAYER_FORMAT) and the compressor.
+ */
+async function writeGeneratedLayer(items: LayerItem[], cache: CacheDir, pool: () => Promise<DeflatePool>): Promise<{ w: WrittenLayer; cached: boolean }> {
+  const described: unknown[] = [];
+  for (const { entry, content } of items) {
+    const parts: Buffer[] = [];
+    if (content !== undefined) for await (const c of content()) parts.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    const xattrs = entry.xattrs === undefined ? undefined : Object.fromEntries(Object.entries(entry.xattrs).map(([k, v]) => [k, Buffer.from(v).toString('hex')]));
+    described.push({ ...entry, xattrs, content: content === undefined ? undefined : sha256Hex(Buffer.concat(parts)) });
+  }
+  const key = sha256Hex(canonicalJson({ format: LAYER_FORMAT, compressor: GZIP_IDENTITY, generated: described }));
+  const cacheFile = `layers/${key}.json`;
+  const hit = await cache.readOptional(cacheFile);
+  if (hit !== undefined) {
+    const w = JSON.parse(hit.toString('utf8')) as WrittenLayer;
+    if (await cache.hasBlob(w.digest.slice(7))) return { w, cached: true };
+  }
+  const w = await writeLayer(items, cache, await pool());
+  await cache.writeAtomic(cacheFile, JSON.stringify(w));
+  return { w, cached: false };
+}
+
 /** Fetches the .debs of one closure and returns every package's facts (cached or scanned). */
 export async function collectFacts(loaded: LoadedSpec, lock: Lockfile, arch: string, opts: BuildOptions): Promise<PackageFacts[]> {
   const closure = lock.architectures[arch];
   if (closure === undefined) throw new StrataError('USAGE', `the lock has no ${arch} closure`);
-  const sources = await configureSources(loaded);
-  const debs = await fetchDebs(closure.packages, sources, {
+  let sourcesRead: Promise<SourceConfig> | undefined;
+  const debs = await fetchDebs(closure.packages, () => (sourcesRead ??= configureSources(loaded)), {
     cache: opts.cache,
     ...(opts.net ? { net: opts.net } : {}),
     onProgress: (p) => opts.onProgress?.({ phase: 'fetch', done: p.done, total: p.total, name: p.name }),
@@ -255,7 +290,8 @@ export async function collectFacts(loaded: LoadedSpec, lock: Lockfile, arch: str
   return mapConcurrent(closure.packages, 4, async (pkg) => {
     const cached = await loadFacts(opts.cache, pkg);
     if (cached !== undefined) return cached;
-    const s = await scanDeb(debs.get(pkg.sha256)!, pkg, opts.cache.tempPath(`spill-${pkg.name}`));
+    const { scanDeb } = await import('./package-content.js');
+    const s = await scanDeb(debs.get(pkg.sha256)!, pkg, opts.cache.tempPath(`data-${pkg.name}`));
     await s.store.close();
     await opts.cache.writeAtomic(factsKey(pkg), JSON.stringify(s.facts));
     return s.facts;
@@ -268,18 +304,27 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
   const lockDigest = `sha256:${lockfileDigest(lock)}`;
   const architectures = (opts.architectures ?? lock.inputs.architectures).filter((a) => lock.architectures[a] !== undefined);
   if (architectures.length === 0) throw new StrataError('USAGE', `the lock has none of the architectures ${opts.architectures?.join(', ')}`);
-  const sources = await configureSources(loaded);
+  // The host's sources and keyrings are read only if a .deb is missing from the cache.
+  let sourcesRead: Promise<SourceConfig> | undefined;
+  const sources = () => (sourcesRead ??= configureSources(loaded));
   const workers = opts.workers ?? availableParallelism();
-  // The gzip self-test's verdict is remembered per Node and zlib version in the cache.
-  const verdictFile = `selftest/${selfTestKey()}.json`;
-  const remembered = await opts.cache.readOptional(verdictFile);
-  const known = remembered === undefined ? undefined : (JSON.parse(remembered.toString('utf8')) as { impl: DeflateImpl }).impl;
-  const impl = selectDeflateImpl(known === 'node' || known === 'pako' ? known : undefined);
-  if (known !== impl) await opts.cache.writeAtomic(verdictFile, JSON.stringify({ impl }));
-  let pool: DeflatePool | undefined;
-  const getPool = () => (pool ??= new DeflatePool(workers, impl));
+  // The gzip self-test's verdict is remembered per Node and zlib version in the cache; it is
+  // asked for only when something is compressed.
+  let implChosen: Promise<DeflateImpl> | undefined;
+  const getImpl = () =>
+    (implChosen ??= (async () => {
+      const verdictFile = `selftest/${selfTestKey()}.json`;
+      const remembered = await opts.cache.readOptional(verdictFile);
+      const known = remembered === undefined ? undefined : (JSON.parse(remembered.toString('utf8')) as { impl: DeflateImpl }).impl;
+      const impl = selectDeflateImpl(known === 'node' || known === 'pako' ? known : undefined);
+      if (known !== impl) await opts.cache.writeAtomic(verdictFile, JSON.stringify({ impl }));
+      return impl;
+    })());
+  let pool: Promise<DeflatePool> | undefined;
+  const getPool = () => (pool ??= getImpl().then((impl) => new DeflatePool(workers, impl)));
   // Small layers (base layout, effects) compress in this thread: no worker start-up cost.
-  const inline = new DeflatePool(0, impl);
+  let inlinePool: Promise<DeflatePool> | undefined;
+  const inline = () => (inlinePool ??= getImpl().then((impl) => new DeflatePool(0, impl)));
   const blobs = new Map<string, BlobSource>();
   const platforms: PlatformReport[] = [];
   const manifests: Descriptor[] = [];
@@ -297,28 +342,54 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
       // Facts for every package; scanning keeps the contents for the layer writer.
       const facts = new Map<string, PackageFacts>();
       const scanned = new Map<string, ScannedPackage>();
-      const scan = async (pkg: LockedPackage): Promise<ScannedPackage> => {
-        const spill = pkg.installedSize > 256 ? opts.cache.tempPath(`spill-${pkg.name}`) : undefined;
-        const s = await scanDeb(debs.get(pkg.sha256)!, pkg, spill);
+      const record = async (pkg: LockedPackage, s: ScannedPackage): Promise<ScannedPackage> => {
         scanned.set(pkg.name, s);
         facts.set(pkg.name, s.facts);
         await opts.cache.writeAtomic(factsKey(pkg), JSON.stringify(s.facts));
         return s;
       };
-      let scannedCount = 0;
-      const missing: LockedPackage[] = [];
-      for (const pkg of closure.packages) {
-        const f = await loadFacts(opts.cache, pkg);
-        if (f === undefined) missing.push(pkg);
-        else facts.set(pkg.name, f);
-      }
-      const concurrency = Math.max(2, Math.min(8, workers + 1));
-      await mapConcurrent([...missing].sort((a, b) => b.installedSize - a.installedSize), concurrency, async (pkg) => {
-        await scan(pkg);
-        opts.onProgress?.({ phase: 'scan', done: ++scannedCount, total: missing.length, name: pkg.name });
-      });
+      // The scanner is loaded only when a package's facts are not cached.
+      const scan = async (pkg: LockedPackage): Promise<ScannedPackage> => {
+        const { scanDeb } = await import('./package-content.js');
+        return record(pkg, await scanDeb(debs.get(pkg.sha256)!, pkg, opts.cache.tempPath(`data-${pkg.name}`)));
+      };
+      // Layer plan (the layering issue's seam): a function of the lock alone.
+      const planInput = closure.packages.map((p) => ({ name: p.name, size: p.size, depends: p.depends, source: p.source, requested: p.requested === true }));
+      const groups = opts.planner !== undefined ? opts.planner(planInput, spec.layers.budget) : planLayers(planInput, spec.layers.budget).layers.map((l) => l.packages);
 
       try {
+        let scannedCount = 0;
+        const cachedFacts = await mapConcurrent(closure.packages, 8, (pkg) => loadFacts(opts.cache, pkg));
+        const missing: LockedPackage[] = [];
+        closure.packages.forEach((pkg, i) => {
+          const f = cachedFacts[i];
+          if (f === undefined) missing.push(pkg);
+          else facts.set(pkg.name, f);
+        });
+        if (missing.length > 0) {
+          const { readControls, readDebHead, scanData } = await import('./package-content.js');
+          // Biggest first, so that the last xz to finish is a small one.
+          const order = [...missing].sort((a, b) => b.installedSize - a.installedSize);
+          const heads = await mapConcurrent(order, 8, (pkg) => readDebHead(debs.get(pkg.sha256)!, pkg));
+          const controls = await readControls(heads);
+          const { XzRangeDecoder } = await import('../archive/decompress.js');
+          const runner = { decoder: new XzRangeDecoder(opts.cache.root), cwd: opts.cache.root };
+          const concurrency = Math.max(2, Math.min(8, workers + 1));
+          const scanning = mapConcurrent(order, concurrency, async (pkg, i) => {
+            await record(pkg, await scanData(heads[i]!, controls[i]!, opts.cache.tempPath(`data-${pkg.name}`), runner));
+            opts.onProgress?.({ phase: 'scan', done: ++scannedCount, total: missing.length, name: pkg.name });
+          });
+          // Scanned packages will almost always need their layers written: while xz runs, run the
+          // gzip self-test (if no verdict is remembered) and start the compression workers, rather
+          // than when the first layer starts.
+          const poolReady = getPool();
+          try {
+            await Promise.all([scanning, poolReady]);
+          } finally {
+            await runner.decoder.close();
+          }
+        }
+
         const ordered = closure.packages.map((p) => facts.get(p.name)!);
         const paths = new Map<string, ImagePath>();
         const kept = new Map<string, ReturnType<typeof keptPaths>>();
@@ -339,9 +410,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         }
         const { after } = checkPaths(ordered.map((f) => ({ name: f.name, control: f.control, kept: kept.get(f.name)! })));
 
-        // Layer plan (the layering issue's seam), then order constraints from Replaces.
-        const planInput = closure.packages.map((p) => ({ name: p.name, size: p.size, depends: p.depends, source: p.source, requested: p.requested === true }));
-        const groups = opts.planner !== undefined ? opts.planner(planInput, spec.layers.budget) : planLayers(planInput, spec.layers.budget).layers.map((l) => l.packages);
+        // Order constraints from Replaces on the layer plan.
         for (const [replaced, replacer] of after) {
           const gi = groups.findIndex((g) => g.includes(replaced));
           const gj = groups.findIndex((g) => g.includes(replacer));
@@ -358,36 +427,36 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         // Package layers.
         const layerReports: LayerReport[] = [];
         let layerDone = 0;
-        const written = await mapConcurrent(groups, Math.max(1, Math.min(4, workers)), async (group) => {
+        // Cache lookups first, all at once (small reads); then the layers to write, a few at a time.
+        const keys = groups.map((group) => layerKey(group.map((n) => facts.get(n)!), group.map((n) => byName.get(n)!), spec.profile, epoch, overrides));
+        const hits = await mapConcurrent(groups, 16, async (group, i) => {
+          const w = await cachedLayer(opts.cache, keys[i]!);
+          if (w === undefined) return undefined;
+          opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: true });
+          return { w, cached: true };
+        });
+        const toWrite = groups.map((_, i) => i).filter((i) => hits[i] === undefined);
+        const fresh = await mapConcurrent(toWrite, Math.max(1, Math.min(4, workers)), async (i) => {
+          const group = groups[i]!;
           const lockPkgs = group.map((n) => byName.get(n)!);
-          const groupFacts = group.map((n) => facts.get(n)!);
-          const key = layerKey(groupFacts, lockPkgs, spec.profile, epoch, overrides);
-          const cacheFile = `layers/${key}.json`;
-          const hit = await opts.cache.readOptional(cacheFile);
-          if (hit !== undefined) {
-            const w = JSON.parse(hit.toString('utf8')) as WrittenLayer;
-            if (await opts.cache.hasBlob(w.digest.slice(7))) {
-              opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: true });
-              return { w, cached: true };
-            }
-          }
           const inputs: LayerPackage[] = [];
           for (const pkg of lockPkgs) {
             const s = scanned.get(pkg.name) ?? (await scan(pkg));
             inputs.push({ facts: s.facts, overrides: overrides.get(pkg.name)!, contents: s.contents, store: s.store });
           }
-          const w = await writeLayer(layerItems(inputs, spec.profile, epoch), opts.cache, getPool());
-          await opts.cache.writeAtomic(cacheFile, JSON.stringify(w));
+          const w = await writeLayer(layerItems(inputs, spec.profile, epoch), opts.cache, await getPool());
+          await opts.cache.writeAtomic(`layers/${keys[i]}.json`, JSON.stringify(w));
           for (const pkg of lockPkgs) {
             await scanned.get(pkg.name)?.store.close();
             scanned.delete(pkg.name);
           }
           opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: false });
-          return { w, cached: false };
+          return w;
         });
+        const written = groups.map((_, i) => hits[i] ?? { w: fresh[toWrite.indexOf(i)]!, cached: false });
 
         // Base layout and effects.
-        const base = await writeLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline);
+        const base = await writeGeneratedLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline);
         const main = lock.suites[0];
         const release = main === undefined ? undefined : { origin: main.origin, codename: main.codename, version: main.version };
         const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx), osRelease(ctx, release)];
@@ -426,7 +495,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
             directories.set(p.path, { mode: o?.mode ?? p.mode, uid: o?.uid ?? p.uid, gid: o?.gid ?? p.gid });
           }
         }
-        const effects = await writeLayer(generatedItems(effectEntries, epoch, directories), opts.cache, inline);
+        const effects = await writeGeneratedLayer(generatedItems(effectEntries, epoch, directories), opts.cache, inline);
 
         // Every file must belong to a declared account.
         const uids = new Set(accounts.users.map((u) => u.uid));
@@ -440,9 +509,9 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         checkOwners(owned, uids, gids);
 
         // Assemble the layers in order.
-        layerReports.push({ ...base, packages: [], kind: 'base', cached: false });
+        layerReports.push({ ...base.w, packages: [], kind: 'base', cached: base.cached });
         groups.forEach((g, i) => layerReports.push({ ...written[i]!.w, packages: g, kind: 'packages', cached: written[i]!.cached }));
-        layerReports.push({ ...effects, packages: [], kind: 'effects', cached: false });
+        layerReports.push({ ...effects.w, packages: [], kind: 'effects', cached: effects.cached });
         for (const l of layerReports) blobs.set(l.digest, { kind: 'file', path: opts.cache.blobPath(l.digest.slice(7)), size: l.size });
 
         const platform = platformOf(arch);
@@ -497,7 +566,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
       }
     }
   } finally {
-    await pool?.close();
+    await (await pool?.catch(() => undefined))?.close();
   }
   let root: Descriptor;
   if (manifests.length === 1) {

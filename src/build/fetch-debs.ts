@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { StrataError, isStrataError } from '../errors.js';
 import type { CacheDir } from '../cache/cache-dir.js';
-import { download, type NetworkOptions } from '../debian/download.js';
+import type { NetworkOptions } from '../debian/download.js';
 import type { LockedPackage, Lockfile } from '../debian/lockfile.js';
 import type { Fallback } from '../spec/spec.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
@@ -42,9 +42,11 @@ export function candidateUrls(pkg: LockedPackage, sources: SourceConfig): string
   return urls;
 }
 
-/** Ensures one .deb is in the cache; returns its cache path. */
-export async function fetchDeb(pkg: LockedPackage, sources: SourceConfig, opts: FetchOptions): Promise<{ path: string; fromCache: boolean }> {
+/** Ensures one .deb is in the cache; returns its cache path. `sources` may be read only when needed. */
+export async function fetchDeb(pkg: LockedPackage, sourcesOrRead: SourceConfig | (() => Promise<SourceConfig>), opts: FetchOptions): Promise<{ path: string; fromCache: boolean }> {
   if (await opts.cache.hasBlob(pkg.sha256)) return { path: opts.cache.blobPath(pkg.sha256), fromCache: true };
+  const sources = typeof sourcesOrRead === 'function' ? await sourcesOrRead() : sourcesOrRead;
+  const { download } = await import('../debian/download.js');
   const what = `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`;
   const attempts: string[] = [];
   let mismatch: StrataError | undefined;
@@ -88,7 +90,7 @@ export function lockedPackages(lock: Lockfile, architectures?: string[]): Locked
   return out;
 }
 
-export async function fetchDebs(packages: LockedPackage[], sources: SourceConfig, opts: FetchOptions): Promise<Map<string, string>> {
+export async function fetchDebs(packages: LockedPackage[], sources: SourceConfig | (() => Promise<SourceConfig>), opts: FetchOptions): Promise<Map<string, string>> {
   let done = 0;
   let bytes = 0;
   const paths = await mapConcurrent(packages, opts.concurrency ?? 4, async (pkg) => {

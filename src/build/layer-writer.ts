@@ -32,15 +32,16 @@ export async function writeLayer(items: LayerItem[], cache: CacheDir, pool: Defl
   let committed = false;
   let position = 0;
   try {
-    const gzip = new GzipStream(pool, async (chunk) => {
-      blobHash.update(chunk);
-      await file.write(chunk, 0, chunk.length, position);
-      position += chunk.length;
-    });
-    const tar = new TarWriter(async (chunk) => {
-      tarHash.update(chunk);
-      await gzip.write(chunk);
-    });
+    const gzip = new GzipStream(
+      pool,
+      async (chunk) => {
+        blobHash.update(chunk);
+        await file.write(chunk, 0, chunk.length, position);
+        position += chunk.length;
+      },
+      (chunk) => tarHash.update(chunk),
+    );
+    const tar = new TarWriter((chunk) => gzip.write(chunk));
     for (const item of items) await tar.add(item.entry, item.content?.());
     await tar.finish();
     const uncompressedSize = await gzip.end();

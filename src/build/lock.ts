@@ -12,6 +12,9 @@ import { SLIM_EXCLUSIONS } from '../debian/resolve/slim-exclusions.js';
 import { Universe, type UniverseSource } from '../debian/universe.js';
 import type { LoadedSpec, Spec } from '../spec/spec.js';
 import { configureSources, type ConfiguredSuite } from './sources.js';
+import { lockInputs } from './lock-inputs.js';
+
+export { lockInputs, staleReasons } from './lock-inputs.js';
 
 export interface LockOptions {
   cache: CacheDir;
@@ -35,21 +38,6 @@ export interface LockResult {
   lock: Lockfile;
   /** Whether the closure was resolved now (false: the previous lock still matched). */
   resolved: boolean;
-}
-
-export function lockInputs(spec: Spec): LockInputs {
-  const source: LockInputs['source'] = {};
-  if (spec.source.mirror !== undefined) source.mirror = spec.source.mirror;
-  if (spec.source.suites !== undefined) source.suites = spec.source.suites;
-  if (spec.source.components !== undefined) source.components = spec.source.components;
-  return {
-    architectures: spec.architectures,
-    packages: spec.packages.map((p) => p.text),
-    exclude: [...spec.exclude].sort(),
-    recommends: spec.recommends,
-    profile: spec.profile,
-    source,
-  };
 }
 
 export function excludedSet(spec: Spec): Map<string, string> {
@@ -196,17 +184,4 @@ export async function lock(loaded: LoadedSpec, opts: LockOptions): Promise<LockR
     architectures,
   };
   return { lock: lockfile, resolved: true };
-}
-
-/** Explains why a lock is stale: which inputs differ. Empty when it matches. */
-export function staleReasons(loaded: LoadedSpec, lockfile: Lockfile): string[] {
-  const now = lockInputs(loaded.spec);
-  const was = lockfile.inputs;
-  const out: string[] = [];
-  const show = (v: unknown) => JSON.stringify(v);
-  for (const key of Object.keys(now) as Array<keyof LockInputs>) {
-    if (show(now[key]) !== show(was[key])) out.push(`${key}: lock has ${show(was[key])}, spec has ${show(now[key])}`);
-  }
-  if (out.length === 0 && lockfile.spec.inputsSha256 !== inputsSha256(now)) out.push('the resolution inputs differ');
-  return out;
 }

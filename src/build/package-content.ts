@@ -5,18 +5,22 @@
 // scripts, every path with its metadata and content digest, and the few files the effects
 // read — which are cached by the .deb's sha256 so a cached layer needs no second read.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { StrataError } from '../errors.js';
+import { compressionOfName, decompressToFile, decompressXzBatch, type XzRangeDecoder } from '../archive/decompress.js';
 import type { TarEntry } from '../archive/tar-header.js';
-import { openDeb } from '../debian/deb-reader.js';
+import { readTar } from '../archive/tar-reader.js';
+import { readControlMember, type DebControl } from '../debian/deb-reader.js';
 import type { LockedPackage } from '../debian/lockfile.js';
 import { mergeUsr, normalisePath } from '../debian/merged-usr.js';
 import type { ControlScript } from '../debian/deb-reader.js';
 import { isBaseSymlinkPath, redirectBasePath } from '../effects/base-layout.js';
 import { ContentStore, type ContentRef } from './content-store.js';
 
-/** Bump when the facts format or the path rules change: old cache entries are ignored. */
-export const FACTS_VERSION = 3;
+import { FACTS_VERSION } from './facts-version.js';
+
+export { FACTS_VERSION };
 
 export interface PathFact {
   path: string;
@@ -76,10 +80,121 @@ export function isEffectInput(path: string): boolean {
   );
 }
 
-export async function scanDeb(debPath: string, pkg: LockedPackage, spillPath: string | undefined): Promise<ScannedPackage> {
+/** Reads exactly n bytes from the file's current position (fewer only at its end). */
+async function readOn(file: FileHandle, n: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(n);
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await file.read(buf, got, n - got, null);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === n ? buf : buf.subarray(0, got);
+}
+
+interface DataMember {
+  name: string;
+  /** Offset of the member's first byte in the .deb. */
+  offset: number;
+  size: number;
+  /** Bytes after the member to the end of the file (the padding byte), when it is the last. */
+  trailing: number | undefined;
+}
+
+/** What the ar container of a .deb holds before its data: the control member, and where the data is. */
+export interface DebHead {
+  debPath: string;
+  pkg: LockedPackage;
+  what: string;
+  control: { name: string; bytes: Buffer };
+  data: DataMember;
+}
+
+/**
+ * Reads the ar container of a .deb (deb(5)) up to the data member's header: the format
+ * version, the control member's bytes, and where the data member is.
+ */
+export async function readDebHead(debPath: string, pkg: LockedPackage): Promise<DebHead> {
   const what = `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`;
-  const deb = await openDeb(createReadStream(debPath, { highWaterMark: 1 << 20 }), what);
-  const store = new ContentStore(spillPath);
+  const file = await open(debPath, 'r');
+  try {
+    const fileSize = (await file.stat()).size;
+    const magic = await readOn(file, 8);
+    if (magic.toString('latin1') !== '!<arch>\n') throw new StrataError('DEB_INVALID', `${what}: not an ar archive (bad magic)`);
+    let offset = 8;
+    let first = true;
+    let control: DebHead['control'] | undefined;
+    while (offset < fileSize) {
+      const header = await readOn(file, 60);
+      if (header.length < 60) throw new StrataError('DEB_INVALID', `${what}: truncated ar member header`);
+      if (header[58] !== 0x60 || header[59] !== 0x0a) throw new StrataError('DEB_INVALID', `${what}: bad ar member header`);
+      const name = header.toString('latin1', 0, 16).trim().replace(/\/$/, '');
+      const sizeText = header.toString('latin1', 48, 58).trim();
+      if (!/^[0-9]+$/.test(sizeText)) throw new StrataError('DEB_INVALID', `${what}: bad ar member size ${JSON.stringify(sizeText)}`);
+      const size = Number(sizeText);
+      offset += 60;
+      if (first) {
+        if (name !== 'debian-binary') throw new StrataError('DEB_INVALID', `${what}: the first member is not debian-binary`);
+        first = false;
+      } else if (name.startsWith('data.tar')) {
+        if (control === undefined) break;
+        const end = offset + size;
+        if (end > fileSize) throw new StrataError('DEB_INVALID', `${what}: truncated inside ar member ${name}`);
+        return { debPath, pkg, what, control, data: { name, offset, size, trailing: fileSize - end <= 1 ? fileSize - end : undefined } };
+      } else if (!name.startsWith('control.tar') && !name.startsWith('_')) {
+        // Unknown members before data are allowed by deb(5) only when they start with "_".
+        throw new StrataError('DEB_INVALID', `${what}: unexpected member ${name}`);
+      }
+      const body = await readOn(file, size + (size % 2));
+      if (body.length < size) throw new StrataError('DEB_INVALID', `${what}: truncated inside ar member ${name}`);
+      offset += body.length;
+      if (name === 'debian-binary') {
+        const version = body.toString('latin1', 0, size);
+        if (!version.startsWith('2.')) throw new StrataError('DEB_INVALID', `${what}: unsupported .deb format ${JSON.stringify(version.trim())}`);
+      } else if (name.startsWith('control.tar')) {
+        control = { name, bytes: body.subarray(0, size) };
+      }
+    }
+    if (first) throw new StrataError('DEB_INVALID', `${what}: the first member is not debian-binary`);
+    throw new StrataError('DEB_INVALID', `${what}: missing ${control === undefined ? 'control.tar' : 'data.tar'} member`);
+  } finally {
+    await file.close();
+  }
+}
+
+const once = (bytes: Uint8Array) =>
+  (async function* () {
+    yield bytes;
+  })();
+
+/**
+ * The control data of several .debs. Their xz control members (a few KiB each) are decoded
+ * by one run of xz rather than one process each; anything else, or a batch that fails, is
+ * read member by member (which names the package at fault).
+ */
+export async function readControls(heads: DebHead[]): Promise<DebControl[]> {
+  const xzHeads = heads.filter((h) => compressionOfName(h.control.name) === 'xz');
+  const batch = xzHeads.length > 1 ? await decompressXzBatch(xzHeads.map((h) => h.control.bytes)) : undefined;
+  const decoded = new Map<DebHead, Buffer>();
+  if (batch !== undefined) xzHeads.forEach((h, i) => decoded.set(h, batch[i]!));
+  return Promise.all(
+    heads.map((h) => {
+      const tar = decoded.get(h);
+      return tar !== undefined ? readControlMember(h.control.name, once(tar), h.what, true) : readControlMember(h.control.name, once(h.control.bytes), h.what);
+    }),
+  );
+}
+
+/**
+ * Scans the data of one .deb. Its data archive is decompressed into a private scratch file at
+ * `scratchPath` (by the host's xz: through `runner`, else reading the .deb itself, when it
+ * can), which then holds the contents for the layer writer; the caller closes `store` when the
+ * layer is written.
+ */
+export async function scanData(head: DebHead, control: DebControl, scratchPath: string, runner?: { decoder: XzRangeDecoder; cwd: string }): Promise<ScannedPackage> {
+  const { pkg, what } = head;
+  const dataName = head.data.name;
+  const store = await ContentStore.create(scratchPath);
   const contents = new Map<string, ContentRef>();
   const paths: PathFact[] = [];
   const droppedSpecial: string[] = [];
@@ -87,7 +202,22 @@ export async function scanDeb(debPath: string, pkg: LockedPackage, spillPath: st
   const seen = new Map<string, number>();
   let maxMtime = 0;
   try {
-    for await (const { entry, body } of deb.data) {
+    const compression = compressionOfName(dataName);
+    if (compression === undefined) throw new StrataError('DEB_INVALID', `${what}: unsupported member compression ${dataName}`);
+    const job = compression === 'xz' && runner !== undefined ? runner.decoder.decode(relative(runner.cwd, head.debPath), head.data.offset, head.data.size, relative(runner.cwd, scratchPath), `${what} ${dataName}`) : undefined;
+    if (job !== undefined && (await job)) {
+      store.size = (await store.handle.stat()).size;
+    } else {
+      const file = await open(head.debPath, 'r');
+      try {
+        // Read up to the data member, so that the file's position (which xz inherits) is its first byte.
+        if ((await readOn(file, head.data.offset)).length !== head.data.offset) throw new StrataError('DEB_INVALID', `${what}: truncated`);
+        store.size = await decompressToFile(file, head.data.size, head.data.trailing, compression, store.handle, `${what} ${dataName}`);
+      } finally {
+        await file.close();
+      }
+    }
+    for await (const { entry, body, offset } of readTar(store.chunks(), `${what} ${dataName}`)) {
       const normal = normalisePath(entry.path);
       if (normal === 'escapes' || normal === 'nul') {
         throw new StrataError('DEB_INVALID', `${what}: entry ${JSON.stringify(entry.path)} would be written outside the image; refusing the package`, {
@@ -121,17 +251,16 @@ export async function scanDeb(debPath: string, pkg: LockedPackage, spillPath: st
         fact.xattrs = Object.fromEntries(Object.entries(entry.xattrs).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
       }
       if (entry.type === 'file') {
+        // The content stays where it is in the scratch file; only its digest is taken here.
         const hash = createHash('sha256');
-        const hashing = (async function* () {
-          for await (const chunk of body) {
-            hash.update(chunk);
-            yield chunk;
-          }
-        })();
-        const ref = await store.add(hashing, entry.size);
+        const keep = isEffectInput(path) ? ([] as Buffer[]) : undefined;
+        for await (const chunk of body) {
+          hash.update(chunk);
+          keep?.push(chunk);
+        }
         fact.sha256 = hash.digest('hex');
-        contents.set(path, ref);
-        if (isEffectInput(path)) extracted[path] = (await store.readAll(ref)).toString('base64');
+        contents.set(path, { offset, size: entry.size });
+        if (keep !== undefined) extracted[path] = Buffer.concat(keep).toString('base64');
       }
       const previous = seen.get(path);
       if (previous !== undefined) {
@@ -151,14 +280,21 @@ export async function scanDeb(debPath: string, pkg: LockedPackage, spillPath: st
     name: pkg.name,
     packageVersion: pkg.version,
     architecture: pkg.architecture,
-    control: deb.control.text,
-    md5sums: deb.control.md5sums,
-    conffiles: deb.control.conffiles,
-    scripts: deb.control.scripts,
+    control: control.text,
+    md5sums: control.md5sums,
+    conffiles: control.conffiles,
+    scripts: control.scripts,
     paths,
     maxMtime,
     droppedSpecial,
     extracted,
   };
   return { facts, contents, store };
+}
+
+/** Scans one .deb: see scanData. */
+export async function scanDeb(debPath: string, pkg: LockedPackage, scratchPath: string): Promise<ScannedPackage> {
+  const head = await readDebHead(debPath, pkg);
+  const [control] = await readControls([head]);
+  return scanData(head, control!, scratchPath);
 }

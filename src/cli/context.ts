@@ -7,8 +7,9 @@ import { StrataError } from '../errors.js';
 import { CacheDir, defaultCacheRoot } from '../cache/cache-dir.js';
 import type { ProgressEvent } from '../debian/archive.js';
 import { formatLockfile, parseLockfile, type Lockfile } from '../debian/lockfile.js';
-import { defaultLockfilePath, loadSpec } from '../spec/load-spec.js';
-import type { LoadedSpec } from '../spec/spec.js';
+import { defaultLockfilePath, loadSpec, type ParsedSpecMemo } from '../spec/load-spec.js';
+import type { LoadedSpec, Spec } from '../spec/spec.js';
+import { STRATA_VERSION } from '../version.js';
 import type { ParsedArgs } from './command.js';
 import { formatBytes, type Output } from './output.js';
 import { onInterrupt, removeOwnTempFiles } from './interrupt.js';
@@ -45,12 +46,29 @@ export async function readLockfileRequired(path: string, specPath: string): Prom
   return lock;
 }
 
+/** Parsed specs kept in the cache (specs/), by strata's version and the memo's key. */
+export function parsedSpecMemo(cache: CacheDir): ParsedSpecMemo {
+  const file = (key: string) => `specs/${key}.${STRATA_VERSION}.json`;
+  return {
+    async get(key) {
+      const raw = await cache.readOptional(file(key));
+      if (raw === undefined) return undefined;
+      try {
+        return JSON.parse(raw.toString('utf8')) as Spec;
+      } catch {
+        return undefined;
+      }
+    },
+    put: (key, spec) => cache.writeAtomic(file(key), JSON.stringify(spec)),
+  };
+}
+
 /** Loads the spec and its lockfile, refusing a lock whose inputs no longer match. */
-export async function loadSpecAndLock(args: ParsedArgs, specPath: string): Promise<{ loaded: LoadedSpec; lock: Lockfile; lockPath: string }> {
-  const loaded = await loadSpec(specPath);
+export async function loadSpecAndLock(args: ParsedArgs, specPath: string, memo?: ParsedSpecMemo): Promise<{ loaded: LoadedSpec; lock: Lockfile; lockPath: string }> {
+  const loaded = await loadSpec(specPath, memo);
   const lockPath = lockfilePathFor(args, specPath);
   const lock = await readLockfileRequired(lockPath, specPath);
-  const { staleReasons } = await import('../build/lock.js');
+  const { staleReasons } = await import('../build/lock-inputs.js');
   const stale = staleReasons(loaded, lock);
   if (stale.length > 0) {
     throw new StrataError('LOCK_STALE', `${lockPath} does not match ${specPath}: ${stale.join('; ')}`, {

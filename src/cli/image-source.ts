@@ -12,7 +12,7 @@ import type { Lockfile } from '../debian/lockfile.js';
 import { readOciArchive, readOciLayout } from '../image/layout-read.js';
 import type { PushableImage, PushProgress, PushResult } from '../image/remote/index.js';
 import type { OptionDef, ParsedArgs } from './command.js';
-import { loadSpecAndLock, openCacheFromArgs, writeFileAtomic } from './context.js';
+import { loadSpecAndLock, openCacheFromArgs, writeFileAtomic, parsedSpecMemo } from './context.js';
 import { formatBytes, type Output } from './output.js';
 
 export const BUILDER_ID_OPTION: OptionDef = { name: 'builder-id', type: 'string', value: 'URI', description: 'the provenance\'s builder.id (default: urn:dev.strata:builder:cli); e.g. your CI workflow\'s URI' };
@@ -35,8 +35,8 @@ export async function buildFromSpec(args: ParsedArgs, out: Output, specPath: str
     workers = Number(args.options.workers);
     if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new StrataError('USAGE', '--workers must be an integer from 0 to 64');
   }
-  const { loaded, lock } = await loadSpecAndLock(args, specPath);
   const cache = await openCacheFromArgs(args);
+  const { loaded, lock } = await loadSpecAndLock(args, specPath, parsedSpecMemo(cache));
   const opts: Parameters<typeof buildImage>[2] = {
     cache,
     onProgress: (p) => out.progress(p.phase === 'layer' ? `layers ${p.done}/${p.total} ${p.name}${p.cached ? ' (cached)' : ''}` : `${p.phase} ${p.done}/${p.total} ${p.name}`),

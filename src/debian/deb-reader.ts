@@ -8,8 +8,9 @@ import { compressionOfName, decompress } from '../archive/decompress.js';
 import { readTar, type TarItem } from '../archive/tar-reader.js';
 import { parseDeb822, type Stanza } from './deb822.js';
 
-export const CONTROL_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm', 'config', 'triggers', 'templates'] as const;
-export type ControlScript = (typeof CONTROL_SCRIPTS)[number];
+import { CONTROL_SCRIPTS, type ControlScript } from './control-scripts.js';
+
+export { CONTROL_SCRIPTS, type ControlScript };
 
 export interface DebControl {
   /** The control stanza as written in the package. */
@@ -40,8 +41,18 @@ function memberCompression(member: ArMember, what: string) {
 }
 
 async function readControl(member: ArMember, what: string): Promise<DebControl> {
+  return readControlMember(member.name, member.body, what);
+}
+
+/**
+ * Reads a control archive from the bytes of its ar member `name` (`control.tar`, compressed
+ * or not), or, with `decompressed`, from the tar itself.
+ */
+export async function readControlMember(name: string, body: AsyncIterable<Uint8Array>, what: string, decompressed = false): Promise<DebControl> {
+  const member = { name, size: 0, body: body as AsyncIterable<Buffer> };
   const files = new Map<string, string>();
-  for await (const { entry, body } of readTar(decompress(member.body, memberCompression(member, what), `${what} ${member.name}`), `${what} ${member.name}`)) {
+  const compression = decompressed ? 'none' : memberCompression(member, what);
+  for await (const { entry, body } of readTar(decompress(member.body, compression, `${what} ${member.name}`), `${what} ${member.name}`)) {
     const name = entry.path.replace(/^\.\//, '');
     if (entry.type !== 'file' || name.includes('/')) continue;
     files.set(name, (await collect(body)).toString('utf8'));

@@ -1,7 +1,7 @@
 // Owns `strata audit`: every maintainer-script action of the closure that no effect handles.
 // Actions that an effect replaces or that do not apply to an image are listed separately, so
 // the audit shows the whole picture and nothing is dropped silently.
-import { CONTROL_SCRIPTS } from '../debian/deb-reader.js';
+import { CONTROL_SCRIPTS } from '../debian/control-scripts.js';
 import { parseScript, type ScriptAction } from './script-actions.js';
 
 export interface AuditFinding {

@@ -1,10 +1,31 @@
 // Owns reading a spec file from disk (the I/O half of parse-spec) and locating its lockfile.
+// Parsing needs the yaml library, whose loading costs about as much as a whole no-change
+// rebuild's own work; a caller that keeps parsed specs (`strata build`, in the cache) passes
+// a memo, and a spec seen before is then not parsed again.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import type { LoadedSpec } from './spec.js';
+import { sha256Hex } from '../digest/sha256.js';
+import { specTextSha256 } from './spec-digest.js';
+import type { LoadedSpec, Spec } from './spec.js';
 
-export async function loadSpec(path: string): Promise<LoadedSpec> {
+/** Parsed specs kept between runs, by a key that covers the text and the parser's code. */
+export interface ParsedSpecMemo {
+  get(key: string): Promise<Spec | undefined>;
+  put(key: string, spec: Spec): Promise<void>;
+}
+
+/** The compiled modules whose code decides what a spec text parses to. */
+const PARSER_MODULES = ['./parse-spec.js', './package-request.js', './spec.js', '../debian/relation.js', '../debian/version.js'];
+let parserDigest: Promise<string> | undefined;
+
+/** sha256 of the parser's own code, read once per process (the memo's owner adds strata's version). */
+function parserIdentity(): Promise<string> {
+  parserDigest ??= Promise.all(PARSER_MODULES.map((m) => readFile(new URL(m, import.meta.url)))).then((parts) => sha256Hex(Buffer.concat(parts)));
+  return parserDigest;
+}
+
+export async function loadSpec(path: string, memo?: ParsedSpecMemo): Promise<LoadedSpec> {
   const abs = resolve(path);
   let text: string;
   try {
@@ -17,9 +38,14 @@ export async function loadSpec(path: string): Promise<LoadedSpec> {
     if (code === 'EISDIR') throw new StrataError('SPEC_NOT_FOUND', `${path} is a directory, not a spec file`);
     throw new StrataError('IO_ERROR', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
-  // Loaded here, not at the top: commands that only locate a spec's lockfile skip the YAML parser.
-  const { parseSpec, specTextSha256 } = await import('./parse-spec.js');
-  return { spec: parseSpec(text, path), path: abs, textSha256: specTextSha256(text) };
+  const key = memo === undefined ? undefined : sha256Hex(`${await parserIdentity()}\n${text}`);
+  let spec = key === undefined ? undefined : await memo!.get(key);
+  if (spec === undefined) {
+    const { parseSpec } = await import('./parse-spec.js');
+    spec = parseSpec(text, path);
+    if (key !== undefined) await memo!.put(key, spec);
+  }
+  return { spec, path: abs, textSha256: specTextSha256(text) };
 }
 
 /** NAME.yaml → NAME.lock.json beside it. */
