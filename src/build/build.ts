@@ -533,6 +533,8 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         if (spec.entrypoint !== undefined) config.config.Entrypoint = spec.entrypoint;
         if (spec.cmd !== undefined) config.config.Cmd = spec.cmd;
         if (spec.workdir !== undefined) config.config.WorkingDir = spec.workdir;
+        const volumes = spec.paths.filter((p) => p.volume === true).map((p) => p.path);
+        if (volumes.length > 0) config.config.Volumes = Object.fromEntries(volumes.map((v) => [v, {}]));
         if (Object.keys(spec.annotations).length > 0) config.config.Labels = spec.annotations;
         const configBlob = jsonBlob(config, MEDIA.config);
         blobs.set(configBlob.descriptor.digest, { kind: 'bytes', bytes: configBlob.bytes });

@@ -290,6 +290,11 @@ export async function runSandboxFor(opened: OpenedEnv, o: RunOptions): Promise<S
     if (!onVolume) throw await notFound(opened, argv[0]!, pathVar);
   }
   const mounts: SandboxMount[] = o.volumes.map((v) => ({ kind: v.readOnly ? 'ro-bind' : 'bind', source: v.source, target: v.target }));
+  // The image's Volumes (spec `paths` with volume: true) get a fresh writable tmpfs, as an
+  // engine gives them an anonymous volume, unless --volume mounts something there.
+  for (const target of opened.record.config.volumes ?? []) {
+    if (!o.volumes.some((v) => normaliseTarget(v.target) === normaliseTarget(target))) mounts.push({ kind: 'tmpfs', target });
+  }
   if (o.network === 'host') mounts.push(...(await existingHostFiles(hostNetworkFiles())));
   const env = new Map<string, string>(config);
   env.set('PATH', pathVar);

@@ -58,12 +58,14 @@ async function readInput(path: string, missing: () => StrataError): Promise<Buff
   }
 }
 
-function configOf(c: { User?: string; Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string }): EnvConfig {
+function configOf(c: { User?: string; Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string; Volumes?: Record<string, unknown> }): EnvConfig {
   const out: EnvConfig = { env: c.Env ?? [] };
   if (c.User !== undefined && c.User !== '') out.user = c.User;
   if (c.Entrypoint !== undefined) out.entrypoint = c.Entrypoint;
   if (c.Cmd !== undefined) out.cmd = c.Cmd;
   if (c.WorkingDir !== undefined && c.WorkingDir !== '') out.workdir = c.WorkingDir;
+  const volumes = Object.keys(c.Volumes ?? {}).sort();
+  if (volumes.length > 0) out.volumes = volumes;
   return out;
 }
 

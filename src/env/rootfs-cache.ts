@@ -15,7 +15,7 @@ import { assembleTree } from './assemble.js';
 import { unpackLayerBlob } from './unpack-layer.js';
 
 /** Bump when an environment's tree would differ for the same layers. */
-export const ENV_FORMAT = 1;
+export const ENV_FORMAT = 2;
 
 export interface EnvConfig {
   user?: string;
@@ -23,6 +23,8 @@ export interface EnvConfig {
   entrypoint?: string[];
   cmd?: string[];
   workdir?: string;
+  /** The image's Volumes: directories the program writes to; `run` gives each a fresh tmpfs. */
+  volumes?: string[];
 }
 
 export interface TargetRecord {

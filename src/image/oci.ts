@@ -54,6 +54,7 @@ export interface ImageConfig {
     Cmd?: string[];
     WorkingDir?: string;
     Labels?: Record<string, string>;
+    Volumes?: Record<string, Record<string, never>>;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history: Array<{ created: string; created_by: string; comment?: string; empty_layer?: boolean }>;

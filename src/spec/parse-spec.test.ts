@@ -179,3 +179,10 @@ test('env and annotation values that YAML reads as numbers or booleans are refus
   assert.throws(() => parseSpec('packages: [xx]\nenv:\n  DEBUG: true\n', 'n.yaml'), /env\.DEBUG: YAML reads true as the boolean true/);
   assert.deepEqual(parseSpec('packages: [xx]\nenv:\n  V: "3.10"\n', 'n.yaml').env, { V: '3.10' });
 });
+
+test('a directory can be marked as a volume; other types cannot', () => {
+  const spec = parseSpec('packages: [xx]\npaths: [{path: /data, type: directory, volume: true}, {path: /app}]\n', 'v.yaml');
+  assert.equal(spec.paths[0]!.volume, true);
+  assert.equal(spec.paths[1]!.volume, undefined);
+  assert.throws(() => parseSpec('packages: [xx]\npaths: [{path: /f, type: file, volume: true}]\n', 'v.yaml'), /v\.yaml:2: paths\[0\]\.volume: only a directory can be a volume/);
+});

@@ -147,7 +147,7 @@ function parseUser(ctx: Ctx, node: YamlNode | null, path: string): UserSpec {
 }
 
 function parsePath(ctx: Ctx, node: YamlNode | null, path: string): PathSpec {
-  const f = fieldsOf(ctx, node, path, ['path', 'type', 'uid', 'gid', 'mode', 'content', 'target']);
+  const f = fieldsOf(ctx, node, path, ['path', 'type', 'uid', 'gid', 'mode', 'content', 'target', 'volume']);
   if (!f.has('path')) ctx.fail(node, path, 'missing path');
   const type = f.has('type') ? str(ctx, f.get('type')!.value, `${path}.type`) : 'directory';
   if (type !== 'directory' && type !== 'file' && type !== 'symlink') ctx.fail(f.get('type')!.value, `${path}.type`, 'expected directory, file or symlink');
@@ -170,6 +170,10 @@ function parsePath(ctx: Ctx, node: YamlNode | null, path: string): PathSpec {
   if (f.has('content')) {
     if (type !== 'file') ctx.fail(f.get('content')!.key, `${path}.content`, 'only a file has content');
     out.content = str(ctx, f.get('content')!.value, `${path}.content`);
+  }
+  if (f.has('volume')) {
+    if (type !== 'directory') ctx.fail(f.get('volume')!.key, `${path}.volume`, 'only a directory can be a volume');
+    if (bool(ctx, f.get('volume')!.value, `${path}.volume`)) out.volume = true;
   }
   if (type === 'symlink') {
     if (!f.has('target')) ctx.fail(node, path, 'a symlink needs a target');

@@ -41,6 +41,8 @@ export interface PathSpec {
   content?: string;
   /** For symlinks: the target. */
   target?: string;
+  /** For directories: where the program writes its data (the image config's Volumes). */
+  volume?: boolean;
 }
 
 export type Profile = 'slim' | 'full';

@@ -3,7 +3,9 @@
 import { resolve } from 'node:path';
 import { StrataError } from '../../errors.js';
 import { attachEvidence, buildEvidence } from '../../build/attestations.js';
-import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../../image/layout.js';
+import { checkOutputPath, writeDockerArchive, writeOciArchive, writeOciLayout } from '../../image/layout.js';
+import { cleanOutputOnInterrupt } from '../interrupt.js';
+import { loadSpecAndLock } from '../context.js';
 import { parseReference, pushImage } from '../../image/remote/index.js';
 import { CACHE_OPTION, JSON_OPTION, LOCKFILE_OPTION, type Command } from '../command.js';
 import { formatBytes } from '../output.js';
@@ -57,6 +59,18 @@ export const buildCommand: Command = {
     const pushRef = args.options.push as string | undefined;
     const remote = pushRef !== undefined ? await remoteOptionsFromArgs(args) : undefined;
     if (pushRef !== undefined) parseReference(pushRef, null);
+    // Refuse what would fail at the end before spending the build on it.
+    await checkOutputPath(output, format === 'oci' ? 'layout' : 'archive');
+    if (format === 'docker-archive') {
+      const { lock: early } = await loadSpecAndLock(args, specPath);
+      const archs = (args.options.arch as string[] | undefined) ?? early.inputs.architectures;
+      if (archs.length > 1) {
+        throw new StrataError('USAGE', `build: a docker-archive holds one platform, and this image has ${archs.length} (${archs.join(', ')})`, {
+          hint: `add --arch ${archs[0]} (a docker-archive per architecture), or use --format oci-archive for all of them`,
+        });
+      }
+    }
+    cleanOutputOnInterrupt(output);
     const { lock, result } = await buildFromSpec(args, out, specPath);
     let image = result.image;
     const evidence = args.options.sbom === true || pushRef !== undefined ? buildEvidence(lock, result, evidenceOptions(args, specPath)) : [];
