@@ -582,6 +582,25 @@ describe('the image', () => {
 
 let goldenSpec: string;
 
+describe('zstd layers', () => {
+  test('same tar layers and config as gzip, zstd media type and frames, the same bytes with any worker count', async () => {
+    const { spec, report: gz } = await servedImage();
+    const a = join(work, 'zstd-a.oci');
+    const b = join(work, 'zstd-b.oci');
+    const za = await build(spec, join(work, 'image-cache'), a, ['--compression', 'zstd', '--workers', '0']);
+    const zb = await build(spec, join(work, 'zstd-cache'), b, ['--compression', 'zstd', '--workers', '3']);
+    assert.equal(za.digest, zb.digest, 'cold and warm, 0 and 3 workers');
+    assert.notEqual(za.digest, gz.digest);
+    assert.deepEqual(za.platforms[0]!.layers.map((l) => l.diffId), gz.platforms[0]!.layers.map((l) => l.diffId), 'the same tars');
+    assert.equal(za.platforms[0]!.config, gz.platforms[0]!.config, 'the config names DiffIDs only, so it is the same blob');
+    const index = JSON.parse(await readFile(join(a, 'index.json'), 'utf8'));
+    const manifest = JSON.parse((await blob(a, index.manifests[0].digest)).toString('utf8'));
+    assert.ok(manifest.layers.every((l: { mediaType: string }) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+zstd'));
+    assert.match(manifest.annotations['dev.strata.compressor'], /^strata-zstd\/1 /);
+    for (const l of manifest.layers as Array<{ digest: string }>) assert.deepEqual([...(await blob(a, l.digest)).subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd]);
+  });
+});
+
 describe('reproducibility', () => {
   before(async () => {
     goldenSpec = await goldenWorld(join(work, 'golden-a'));

@@ -1,7 +1,9 @@
-// Owns the pool of worker threads that compress gzip chunks in parallel. With zero workers
-// the same function runs in the calling thread: the bytes are the same either way.
+// Owns the pool of worker threads that compress layer chunks in parallel: deflate chunks of
+// the pinned gzip, or zstd frames. With zero workers the same function runs in the calling
+// thread: the bytes are the same either way.
 import { Worker } from 'node:worker_threads';
 import { deflateChunk, type DeflateImpl } from './gzip-chunked.js';
+import { zstdFrame } from './zstd-frames.js';
 
 interface Pending {
   resolve: (b: Buffer) => void;
@@ -27,7 +29,7 @@ export class DeflatePool {
   readonly impl: DeflateImpl;
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
-  private readonly queue: Array<{ id: number; chunk: Uint8Array; dictionary: Uint8Array; last: boolean }> = [];
+  private readonly queue: Array<{ id: number; chunk: Uint8Array; dictionary: Uint8Array; last: boolean; codec: 'deflate' | 'zstd' }> = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
@@ -70,8 +72,9 @@ export class DeflatePool {
    * `give` says the caller is done with them: then a buffer that owns its whole ArrayBuffer is
    * moved to the worker (transferred, no copy) and unusable here afterwards.
    */
-  compress(chunk: Uint8Array, dictionary: Uint8Array, last: boolean, give = false): Promise<Buffer> {
+  compress(chunk: Uint8Array, dictionary: Uint8Array, last: boolean, give = false, codec: 'deflate' | 'zstd' = 'deflate'): Promise<Buffer> {
     if (this.size === 0) {
+      if (codec === 'zstd') return zstdFrame(chunk);
       try {
         return Promise.resolve(deflateChunk(chunk, dictionary, last, this.impl));
       } catch (e) {
@@ -83,7 +86,7 @@ export class DeflatePool {
     const d = give && ownsBuffer(dictionary) ? dictionary : copyOf(dictionary);
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.queue.push({ id, chunk: c, dictionary: d, last });
+      this.queue.push({ id, chunk: c, dictionary: d, last, codec });
       this.pump();
     });
   }

@@ -12,6 +12,7 @@ import { canonicalJson } from '../digest/canonical-json.js';
 import { sha256Hex } from '../digest/sha256.js';
 import { DeflatePool } from '../archive/deflate-pool.js';
 import { GZIP_IDENTITY } from '../archive/gzip-chunked.js';
+import { ZSTD_IDENTITY } from '../archive/zstd-frames.js';
 import { selectDeflateImpl, selfTestKey } from '../archive/gzip-self-test.js';
 import type { DeflateImpl } from '../archive/gzip-chunked.js';
 import type { CacheDir } from '../cache/cache-dir.js';
@@ -37,11 +38,15 @@ import { STRATA_VERSION } from '../version.js';
 import { fetchDebs } from './fetch-debs.js';
 import { checkOwners, checkPaths } from './image-check.js';
 import { keptPaths, layerItems, type LayerPackage } from './layer-content.js';
-import { writeLayer, type LayerItem, type WrittenLayer } from './layer-writer.js';
+import { writeLayer, type LayerCompression, type LayerItem, type WrittenLayer } from './layer-writer.js';
 import { FACTS_VERSION } from './facts-version.js';
 import type { PackageFacts, PathFact, ScannedPackage } from './package-content.js';
 import { configureSources, type SourceConfig } from './sources.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
+
+export function compressorIdentity(compression: LayerCompression): string {
+  return compression === 'zstd' ? ZSTD_IDENTITY : GZIP_IDENTITY;
+}
 
 /** Bump when a layer's bytes would change for the same inputs: the layer cache key includes it. */
 export const LAYER_FORMAT = 2; // 2: status.d md5sums of merged-/usr files; Replaces inside one layer
@@ -63,6 +68,8 @@ export interface BuildOptions {
   architectures?: string[];
   /** SOURCE_DATE_EPOCH from the environment, when the spec sets none. */
   sourceDateEpoch?: number;
+  /** Overrides the spec's layers.compression. */
+  compression?: LayerCompression;
   /** Replaces the layer planner (benchmarks compare strategies); returns package groups in order. */
   planner?: (packages: Array<{ name: string; size: number; depends: string[]; source: string; requested: boolean }>, budget: number) => string[][];
 }
@@ -200,12 +207,12 @@ function runAsUser(spec: Spec, uidOf: (n: string) => number | undefined, users: 
 }
 
 /** Layer key: everything the layer's bytes depend on, and nothing else. */
-function layerKey(packages: PackageFacts[], lockPkgs: LockedPackage[], profile: string, epoch: number, overrides: Map<string, Map<string, FileOverride>>): string {
+function layerKey(packages: PackageFacts[], lockPkgs: LockedPackage[], profile: string, epoch: number, overrides: Map<string, Map<string, FileOverride>>, compressor: string): string {
   const maxMtime = Math.max(...packages.map((p) => p.maxMtime));
   return sha256Hex(
     canonicalJson({
       format: LAYER_FORMAT,
-      compressor: GZIP_IDENTITY,
+      compressor,
       profile,
       // The epoch only matters when it is older than the packages' own timestamps.
       clamp: epoch >= maxMtime ? 'none' : epoch,
@@ -257,7 +264,7 @@ async function cachedLayer(cache: CacheDir, key: string): Promise<WrittenLayer |
  * so it covers whatever produced them; the layer's bytes are a function of the items, the tar
  * writer (LAYER_FORMAT) and the compressor.
  */
-async function writeGeneratedLayer(items: LayerItem[], cache: CacheDir, pool: () => Promise<DeflatePool>): Promise<{ w: WrittenLayer; cached: boolean }> {
+async function writeGeneratedLayer(items: LayerItem[], cache: CacheDir, pool: () => Promise<DeflatePool>, compression: LayerCompression): Promise<{ w: WrittenLayer; cached: boolean }> {
   const described: unknown[] = [];
   for (const { entry, content } of items) {
     const parts: Buffer[] = [];
@@ -265,14 +272,14 @@ async function writeGeneratedLayer(items: LayerItem[], cache: CacheDir, pool: ()
     const xattrs = entry.xattrs === undefined ? undefined : Object.fromEntries(Object.entries(entry.xattrs).map(([k, v]) => [k, Buffer.from(v).toString('hex')]));
     described.push({ ...entry, xattrs, content: content === undefined ? undefined : sha256Hex(Buffer.concat(parts)) });
   }
-  const key = sha256Hex(canonicalJson({ format: LAYER_FORMAT, compressor: GZIP_IDENTITY, generated: described }));
+  const key = sha256Hex(canonicalJson({ format: LAYER_FORMAT, compressor: compressorIdentity(compression), generated: described }));
   const cacheFile = `layers/${key}.json`;
   const hit = await cache.readOptional(cacheFile);
   if (hit !== undefined) {
     const w = JSON.parse(hit.toString('utf8')) as WrittenLayer;
     if (await cache.hasBlob(w.digest.slice(7))) return { w, cached: true };
   }
-  const w = await writeLayer(items, cache, await pool());
+  const w = await writeLayer(items, cache, await pool(), compression);
   await cache.writeAtomic(cacheFile, JSON.stringify(w));
   return { w, cached: false };
 }
@@ -301,6 +308,7 @@ export async function collectFacts(loaded: LoadedSpec, lock: Lockfile, arch: str
 export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: BuildOptions): Promise<BuildResult> {
   const { spec } = loaded;
   const epoch = buildEpoch(spec, lock, opts.sourceDateEpoch);
+  const compression: LayerCompression = opts.compression ?? spec.layers.compression ?? 'gzip';
   const lockDigest = `sha256:${lockfileDigest(lock)}`;
   const architectures = (opts.architectures ?? lock.inputs.architectures).filter((a) => lock.architectures[a] !== undefined);
   if (architectures.length === 0) throw new StrataError('USAGE', `the lock has none of the architectures ${opts.architectures?.join(', ')}`);
@@ -428,7 +436,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const layerReports: LayerReport[] = [];
         let layerDone = 0;
         // Cache lookups first, all at once (small reads); then the layers to write, a few at a time.
-        const keys = groups.map((group) => layerKey(group.map((n) => facts.get(n)!), group.map((n) => byName.get(n)!), spec.profile, epoch, overrides));
+        const keys = groups.map((group) => layerKey(group.map((n) => facts.get(n)!), group.map((n) => byName.get(n)!), spec.profile, epoch, overrides, compressorIdentity(compression)));
         const hits = await mapConcurrent(groups, 16, async (group, i) => {
           const w = await cachedLayer(opts.cache, keys[i]!);
           if (w === undefined) return undefined;
@@ -444,7 +452,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
             const s = scanned.get(pkg.name) ?? (await scan(pkg));
             inputs.push({ facts: s.facts, overrides: overrides.get(pkg.name)!, contents: s.contents, store: s.store });
           }
-          const w = await writeLayer(layerItems(inputs, spec.profile, epoch), opts.cache, await getPool());
+          const w = await writeLayer(layerItems(inputs, spec.profile, epoch), opts.cache, await getPool(), compression);
           await opts.cache.writeAtomic(`layers/${keys[i]}.json`, JSON.stringify(w));
           for (const pkg of lockPkgs) {
             await scanned.get(pkg.name)?.store.close();
@@ -456,7 +464,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const written = groups.map((_, i) => hits[i] ?? { w: fresh[toWrite.indexOf(i)]!, cached: false });
 
         // Base layout and effects.
-        const base = await writeGeneratedLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline);
+        const base = await writeGeneratedLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline, compression);
         const main = lock.suites[0];
         const release = main === undefined ? undefined : { origin: main.origin, codename: main.codename, version: main.version };
         const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx), osRelease(ctx, release)];
@@ -495,7 +503,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
             directories.set(p.path, { mode: o?.mode ?? p.mode, uid: o?.uid ?? p.uid, gid: o?.gid ?? p.gid });
           }
         }
-        const effects = await writeGeneratedLayer(generatedItems(effectEntries, epoch, directories), opts.cache, inline);
+        const effects = await writeGeneratedLayer(generatedItems(effectEntries, epoch, directories), opts.cache, inline, compression);
 
         // Every file must belong to a declared account.
         const uids = new Set(accounts.users.map((u) => u.uid));
@@ -543,7 +551,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
           mediaType: MEDIA.manifest,
           config: configBlob.descriptor,
           layers: layerReports.map((l) => {
-            const d: Descriptor = { mediaType: MEDIA.layerGzip, digest: l.digest, size: l.size };
+            const d: Descriptor = { mediaType: compression === 'zstd' ? MEDIA.layerZstd : MEDIA.layerGzip, digest: l.digest, size: l.size };
             if (l.kind === 'packages') d.annotations = { [ANNOTATION.packages]: l.packages.map((n) => `${n}=${byName.get(n)!.version}`).join(',') };
             return d;
           }),
@@ -551,7 +559,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
             ...spec.annotations,
             [ANNOTATION.created]: rfc3339(epoch),
             [ANNOTATION.lockDigest]: lockDigest,
-            [ANNOTATION.compressor]: GZIP_IDENTITY,
+            [ANNOTATION.compressor]: compressorIdentity(compression),
             [ANNOTATION.version]: STRATA_VERSION,
           },
         };

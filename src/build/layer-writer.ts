@@ -1,5 +1,6 @@
 // Owns writing one layer: canonical entries (already sorted, parents first, one per path)
-// through the tar writer and the pinned gzip into the cache's blob store. The DiffID
+// through the tar writer and the pinned gzip (or the optional chunked zstd) into the cache's
+// blob store. The DiffID
 // (sha256 of the tar) and the blob digest are computed while streaming; the blob becomes
 // visible only after it is complete (temp file, then rename by digest).
 import { createHash } from 'node:crypto';
@@ -8,6 +9,7 @@ import type { TarEntry } from '../archive/tar-header.js';
 import { TarWriter } from '../archive/tar-writer.js';
 import type { DeflatePool } from '../archive/deflate-pool.js';
 import { GzipStream } from '../archive/gzip-stream.js';
+import { ZstdStream } from '../archive/zstd-stream.js';
 import type { CacheDir } from '../cache/cache-dir.js';
 
 export interface LayerItem {
@@ -24,7 +26,9 @@ export interface WrittenLayer {
   uncompressedSize: number;
 }
 
-export async function writeLayer(items: LayerItem[], cache: CacheDir, pool: DeflatePool): Promise<WrittenLayer> {
+export type LayerCompression = 'gzip' | 'zstd';
+
+export async function writeLayer(items: LayerItem[], cache: CacheDir, pool: DeflatePool, compression: LayerCompression = 'gzip'): Promise<WrittenLayer> {
   const temp = cache.tempPath('layer');
   const file = await open(temp, 'w');
   const blobHash = createHash('sha256');
@@ -32,7 +36,7 @@ export async function writeLayer(items: LayerItem[], cache: CacheDir, pool: Defl
   let committed = false;
   let position = 0;
   try {
-    const gzip = new GzipStream(
+    const gzip = new (compression === 'zstd' ? ZstdStream : GzipStream)(
       pool,
       async (chunk) => {
         blobHash.update(chunk);

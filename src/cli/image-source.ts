@@ -42,6 +42,11 @@ export async function buildFromSpec(args: ParsedArgs, out: Output, specPath: str
     onProgress: (p) => out.progress(p.phase === 'layer' ? `layers ${p.done}/${p.total} ${p.name}${p.cached ? ' (cached)' : ''}` : `${p.phase} ${p.done}/${p.total} ${p.name}`),
   };
   if (workers !== undefined) opts.workers = workers;
+  const compression = args.options.compression as string | undefined;
+  if (compression !== undefined) {
+    if (compression !== 'gzip' && compression !== 'zstd') throw new StrataError('USAGE', `--compression ${compression}: choose gzip or zstd`);
+    opts.compression = compression;
+  }
   const archs = args.options.arch as string[] | undefined;
   if (archs !== undefined) opts.architectures = archs;
   const epoch = sourceDateEpoch();

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createGunzip } from 'node:zlib';
+import { decompress } from '../archive/decompress.js';
 import { StrataError } from '../errors.js';
 import { canonicalJson } from '../digest/canonical-json.js';
 import { TarWriter } from '../archive/tar-writer.js';
@@ -120,9 +120,15 @@ export async function writeOciLayout(dir: string, image: BuiltImage, tag: string
   }
 }
 
-async function* fileChunks(path: string, gunzip = false): AsyncGenerator<Buffer> {
+async function* fileChunks(path: string, layerMediaType?: string): AsyncGenerator<Buffer> {
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  yield* (gunzip ? stream.pipe(createGunzip()) : stream) as AsyncIterable<Buffer>;
+  if (layerMediaType === undefined) {
+    yield* stream as AsyncIterable<Buffer>;
+    return;
+  }
+  // A docker-archive holds each layer uncompressed: gzip and zstd layers are decompressed.
+  const compression = layerMediaType.endsWith('+zstd') ? 'zstd' : layerMediaType.endsWith('+gzip') || layerMediaType.endsWith('.gzip') ? 'gzip' : 'none';
+  yield* decompress(stream, compression, path);
 }
 
 async function writeTarFile(path: string, mtime: number, fill: (tar: TarWriter) => Promise<void>): Promise<void> {
@@ -203,7 +209,7 @@ export async function writeDockerArchive(path: string, image: BuiltImage, repoTa
     const source = image.blobs.get(layer.digest)!;
     if (source.kind !== 'file') throw new StrataError('INTERNAL', 'layer blobs are files');
     entries.push({ path: diffHex, dir: true });
-    entries.push({ path: `${diffHex}/layer.tar`, size: -1, content: () => fileChunks(source.path, true) });
+    entries.push({ path: `${diffHex}/layer.tar`, size: -1, content: () => fileChunks(source.path, layer.mediaType) });
   });
   entries.push({ path: 'manifest.json', size: docs.length, content: () => docs });
   entries.push({ path: 'repositories', size: repositories.length, content: () => repositories });
@@ -212,7 +218,7 @@ export async function writeDockerArchive(path: string, image: BuiltImage, repoTa
   for (const [i, layer] of manifest.layers.entries()) {
     const source = image.blobs.get(layer.digest)!;
     let n = 0;
-    for await (const c of fileChunks((source as { path: string }).path, true)) n += c.length;
+    for await (const c of fileChunks((source as { path: string }).path, layer.mediaType)) n += c.length;
     uncompressed.set(`${hexOf(config.rootfs.diff_ids[i]!)}/layer.tar`, n);
   }
   await writeTarFile(path, mtime, async (tar) => {

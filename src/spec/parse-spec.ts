@@ -287,8 +287,13 @@ export function parseSpec(text: string, file: string): Spec {
     spec.profile = p as Spec["profile"];
   }
   if (f.has('layers')) {
-    const l = fieldsOf(ctx, get('layers'), 'layers', ['budget']);
+    const l = fieldsOf(ctx, get('layers'), 'layers', ['budget', 'compression']);
     if (l.has('budget')) spec.layers.budget = int(ctx, l.get('budget')!.value, 'layers.budget', 1, 120);
+    if (l.has('compression')) {
+      const c = str(ctx, l.get('compression')!.value, 'layers.compression');
+      if (c !== 'gzip' && c !== 'zstd') ctx.fail(l.get('compression')!.value, 'layers.compression', 'expected gzip or zstd');
+      spec.layers.compression = c as 'gzip' | 'zstd';
+    }
   }
   if (f.has('annotations')) spec.annotations = stringMap(ctx, get('annotations'), 'annotations');
   if (f.has('epoch')) spec.epoch = int(ctx, get('epoch'), 'epoch', 0, 253402300799);

@@ -60,7 +60,7 @@ export interface Spec {
   workdir?: string;
   paths: PathSpec[];
   profile: Profile;
-  layers: { budget: number };
+  layers: { budget: number; compression?: 'gzip' | 'zstd' };
   annotations: Record<string, string>;
   /** SOURCE_DATE_EPOCH for the build; see docs/reproducibility.md for the precedence. */
   epoch?: number;

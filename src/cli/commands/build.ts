@@ -38,6 +38,7 @@ export const buildCommand: Command = {
     { name: 'tag', type: 'string', value: 'TAG', description: 'the tag inside the layout or archive (default: latest)' },
     { name: 'arch', type: 'string', multiple: true, value: 'ARCH', description: 'only these architectures of the lock (repeatable)' },
     { name: 'workers', type: 'string', value: 'N', description: 'compression threads (default: the core count; the bytes do not depend on it)' },
+    { name: 'compression', type: 'string', value: 'C', description: 'layer compression: gzip (default, or layers.compression of the spec) or zstd' },
     { name: 'sbom', type: 'boolean', description: 'also write SPDX and CycloneDX SBOMs and the provenance beside the output, and attach them to the layout' },
     { name: 'push', type: 'string', value: 'REF', description: 'also push the image, with its SBOMs and provenance, to REF (see strata push)' },
     BUILDER_ID_OPTION,
