@@ -41,7 +41,7 @@ const IO_ALLOWED = [
   /^verify\//,
   /^env\//,
   /^build\//,
-  /^image\/(layout|archive-file|remote)[^/]*\.ts$/,
+  /^image\/(layout|archive-file|remote|validate)[^/]*\.ts$/,
   /^image\/remote\//,
   /^archive\/decompress\.ts$/,
   /^archive\/compress[^/]*\.ts$/,

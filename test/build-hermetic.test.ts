@@ -17,6 +17,7 @@ import { readTar } from '../src/archive/tar-reader.js';
 import { decodeHeader, parsePaxRecords, padding, type TarEntry } from '../src/archive/tar-header.js';
 import { lock } from '../src/build/lock.js';
 import { CacheDir } from '../src/cache/cache-dir.js';
+import { validateLayout } from '../src/image/validate.js';
 import { canonicalJson } from '../src/digest/canonical-json.js';
 import { formatLockfile } from '../src/debian/lockfile.js';
 import { comparePathBytes, parentDirs } from '../src/debian/merged-usr.js';
@@ -419,6 +420,17 @@ describe('the image', () => {
     requireTool('umoci');
     const { out, report, layout } = await servedImage();
     assert.equal(report.epoch, EPOCH);
+    // strata's own validator, with its canonical checks; and it catches one changed byte.
+    const own = await validateLayout(out, { canonical: true });
+    assert.deepEqual(own.problems, []);
+    assert.equal(own.layers, report.platforms[0]!.layers.length);
+    const tampered = join(work, 'tampered.oci');
+    await cp(out, tampered, { recursive: true });
+    const victim = join(tampered, 'blobs', 'sha256', report.platforms[0]!.layers[1]!.digest.slice(7));
+    const bytes = await readFile(victim);
+    bytes[bytes.length - 9] = bytes[bytes.length - 9]! ^ 1;
+    await writeFile(victim, bytes);
+    assert.ok((await validateLayout(tampered)).problems.some((p) => /hashes to|uncompresses to|corrupt/.test(p)));
     // The fixture archive's origin is not Debian's and the spec has no base-files: the one warning.
     assert.deepEqual(report.platforms[0]!.warnings, [
       "no package ships /usr/lib/os-release and the suite is not Debian's: scanners will not recognise the distribution (add base-files to packages:)",

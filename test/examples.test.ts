@@ -5,6 +5,7 @@
 // nginx's docker-archives load into podman and run there; the multi-architecture example is
 // an index whose platforms skopeo selects. The cache persists between runs ($STRATA_TEST_CACHE,
 // else <tmp>/strata-test-cache), so only the first run downloads.
+import { validateLayout } from '../src/image/validate.js';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -166,9 +167,10 @@ for (const name of Object.keys(CHECKS).filter((n) => n !== 'multiarch')) {
       assert.deepEqual(b.result.platforms[0]!.layers.filter((l) => l.kind === 'packages').flatMap((l) => l.packages).sort(), b.lock.architectures.amd64!.packages.map((p) => p.name).sort(), 'every locked package has its layer');
     });
 
-    test('oci-image-tool validates the layout and skopeo reads it', async () => {
+    test('strata\'s validator and oci-image-tool validate the layout, and skopeo reads it', async () => {
       const dir = await layout(name);
       const b = await built(name);
+      assert.deepEqual((await validateLayout(dir, { canonical: true })).problems, []);
       const v = await run('oci-image-tool', ['validate', '--type', 'image', '--ref', 'name=latest', dir]);
       assert.equal(v.code, 0, output(v));
       assert.match(v.stdout + v.stderr, /Validation succeeded/);
