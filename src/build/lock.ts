@@ -6,7 +6,7 @@ import { StrataError } from '../errors.js';
 import type { CacheDir } from '../cache/cache-dir.js';
 import { openSuite, type OpenedSuite, type ProgressEvent } from '../debian/archive.js';
 import type { NetworkOptions } from '../debian/download.js';
-import { inputsSha256, LOCKFILE_VERSION, type LockedPackage, type LockInputs, type Lockfile } from '../debian/lockfile.js';
+import { SYSTEM_ID_RULE, inputsSha256, LOCKFILE_VERSION, type LockedPackage, type LockInputs, type Lockfile } from '../debian/lockfile.js';
 import { resolve, type Resolution } from '../debian/resolve/resolver.js';
 import { SLIM_EXCLUSIONS } from '../debian/resolve/slim-exclusions.js';
 import { Universe, type UniverseSource } from '../debian/universe.js';
@@ -129,7 +129,7 @@ export async function lock(loaded: LoadedSpec, opts: LockOptions): Promise<LockR
   const inputsDigest = inputsSha256(inputs);
   const previous = opts.previous;
   if (previous !== undefined && opts.update === undefined && previous.spec.inputsSha256 === inputsDigest) {
-    const kept: Lockfile = { ...previous, spec: { sha256: loaded.textSha256, inputsSha256: inputsDigest } };
+    const kept: Lockfile = { ...previous, spec: { sha256: loaded.textSha256, inputsSha256: inputsDigest }, accounts: { systemIds: SYSTEM_ID_RULE } };
     return { lock: kept, resolved: false };
   }
   const config = await configureSources(loaded);
@@ -162,6 +162,7 @@ export async function lock(loaded: LoadedSpec, opts: LockOptions): Promise<LockR
   }
   const lockfile: Lockfile = {
     lockfileVersion: LOCKFILE_VERSION,
+    accounts: { systemIds: SYSTEM_ID_RULE },
     spec: { sha256: loaded.textSha256, inputsSha256: inputsDigest },
     inputs,
     epoch: Math.max(...opened.map((s) => s.release.dateEpoch)),

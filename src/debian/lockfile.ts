@@ -81,9 +81,16 @@ export interface Lockfile {
   epoch: number;
   suites: LockedSuite[];
   architectures: Record<string, LockedClosure>;
-  /** System users and groups that maintainer scripts would create, with fixed IDs (build issue). */
-  accounts?: unknown;
+  /**
+   * The rule that gives fixed IDs to the system users and groups maintainer scripts would
+   * create (src/effects/accounts.ts). Pinned here so that a later strata with another rule
+   * refuses the lock instead of building different owners from it.
+   */
+  accounts?: { systemIds: string };
 }
+
+/** The system-ID rule this strata applies (see Lockfile.accounts). */
+export const SYSTEM_ID_RULE = 'strata-system-ids/1: 100 + fnv1a32(name) mod 900, probing upwards within 100-999, names in byte order, after the spec\'s accounts and Debian\'s static IDs';
 
 export function inputsSha256(inputs: LockInputs): Sha256Hex {
   return sha256Hex(canonicalJson(inputs));
@@ -139,6 +146,9 @@ export function parseLockfile(text: string, file: string): Lockfile {
     for (const x of s.indexes) need(file, isStr(x.path) && isSha256Hex(x.sha256) && isInt(x.size), `suites[${i}].indexes has an invalid entry`);
   }
   need(file, typeof lock.architectures === 'object' && lock.architectures !== null, 'architectures missing');
+  if (lock.accounts !== undefined && lock.accounts.systemIds !== SYSTEM_ID_RULE) {
+    invalid(file, `its system-ID rule is ${JSON.stringify(lock.accounts.systemIds)}, which this strata does not apply (it applies ${JSON.stringify(SYSTEM_ID_RULE)})`);
+  }
   for (const arch of lock.inputs.architectures) need(file, lock.architectures[arch] !== undefined, `no closure for architecture ${arch}`);
   for (const [arch, closure] of Object.entries(lock.architectures)) {
     need(file, Array.isArray(closure.packages) && Array.isArray(closure.excluded), `architectures.${arch} is incomplete`);
