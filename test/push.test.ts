@@ -205,6 +205,16 @@ describe('bearer tokens from a token server', () => {
     assert.ok(reg.token!.requests.slice(before).some((q) => q.scopes.includes('repository:team/app:pull') && q.scopes.includes('repository:team/copy:pull,push')));
   });
 
+  test('remembered locations: a second push to another repository of the registry mounts the blobs without --mount-from', async () => {
+    const first = await push([image.layout, `${reg.host}/team/remember-a:1`, '--insecure', '--username', 'alice', '--password-stdin', '--json'], PASSWORD);
+    assert.equal(first.code, 0, first.stderr);
+    const second = await push([image.layout, `${reg.host}/team/remember-b:1`, '--insecure', '--username', 'alice', '--password-stdin', '--json'], PASSWORD);
+    assert.equal(second.code, 0, second.stderr);
+    const blobs = (JSON.parse(second.stdout) as { blobs: { uploaded: number; mounted: number; exists: number } }).blobs;
+    assert.equal(blobs.uploaded, 0);
+    assert.ok(blobs.mounted > 0, JSON.stringify(blobs));
+  });
+
   test('no credentials: AUTH_REQUIRED; a user without push rights: AUTH_DENIED', async () => {
     const anon = await push([image.layout, `${reg.host}/team/app:anon`, '--insecure'], undefined, { DOCKER_CONFIG: join(work, 'nowhere'), REGISTRY_AUTH_FILE: join(work, 'nowhere.json') });
     assert.equal(anon.code, 1);

@@ -5,6 +5,7 @@
 //   index/<hex>.idx        parsed Packages indexes, keyed by the index's sha256
 //   verified/<hex>.json    InRelease signature results, keyed by InRelease + keyring digests
 //   facts/, layers/        per-package facts and built-layer records (build/)
+//   registry-blobs/<host>  which repositories of a registry hold which blobs (push mounts)
 //   locks/adhoc/<key>.*    ad-hoc environments (`strata shell git curl`): the generated spec
 //                          (.yaml) and its lock (.lock.json), keyed by the request (env/)
 //   rootfs/layers/<diffid> unpacked layers, one directory per layer DiffID, files read-only

@@ -10,7 +10,8 @@ import { attachEvidence, buildEvidence, type EvidenceDocument, type EvidenceOpti
 import { buildImage, type BuildResult } from '../build/build.js';
 import type { Lockfile } from '../debian/lockfile.js';
 import { readOciArchive, readOciLayout } from '../image/layout-read.js';
-import type { PushableImage, PushProgress, PushResult } from '../image/remote/index.js';
+import { pushImage, type ImageReference, type PushableImage, type PushProgress, type PushResult } from '../image/remote/index.js';
+import { knownLocations, rememberLocations } from './blob-locations.js';
 import type { OptionDef, ParsedArgs } from './command.js';
 import { loadSpecAndLock, openCacheFromArgs, writeFileAtomic, parsedSpecMemo } from './context.js';
 import { formatBytes, type Output } from './output.js';
@@ -126,4 +127,13 @@ export function printPush(out: Output, r: PushResult & { reference: string }): v
   out.line(`  blobs: ${r.blobs.uploaded} uploaded (${formatBytes(r.blobs.bytesUploaded)}), ${r.blobs.mounted} mounted, ${r.blobs.exists} already there`);
   if (r.referrers.length > 0) out.line(`  attached: ${r.referrers.map((x) => `${x.artifactType ?? '?'} ${x.digest.slice(0, 19)}`).join(', ')} (${r.referrers[0]!.via})`);
   if (r.tags.length > 0) out.line(`  tags: ${r.tags.join(', ')}`);
+}
+
+/** Pushes with the registry's remembered blob locations (mounts instead of uploads), then records them. */
+export async function pushRemembering(args: ParsedArgs, ref: ImageReference, image: Parameters<typeof pushImage>[1], options: Parameters<typeof pushImage>[2]): Promise<Awaited<ReturnType<typeof pushImage>>> {
+  const cache = await openCacheFromArgs(args);
+  const known = await knownLocations(cache, ref.registry);
+  const pushed = await pushImage(ref, image, { ...options, knownLocations: known });
+  await rememberLocations(cache, ref.registry, ref.repository, [...image.blobs.keys()]);
+  return pushed;
 }

@@ -9,7 +9,7 @@ import { loadSpecAndLock } from '../context.js';
 import { parseReference, pushImage } from '../../image/remote/index.js';
 import { CACHE_OPTION, JSON_OPTION, LOCKFILE_OPTION, type Command } from '../command.js';
 import { formatBytes } from '../output.js';
-import { BUILDER_ID_OPTION, buildFromSpec, specName, evidenceOptions, evidencePath, printPush, pushProgress, pushSummary, writeEvidenceFiles } from '../image-source.js';
+import { BUILDER_ID_OPTION, buildFromSpec, specName, evidenceOptions, evidencePath, printPush, pushProgress, pushSummary, writeEvidenceFiles, pushRemembering } from '../image-source.js';
 import { REMOTE_OPTIONS, remoteOptionsFromArgs } from '../remote-options.js';
 
 const FORMATS = ['oci', 'oci-archive', 'docker-archive'] as const;
@@ -95,7 +95,7 @@ export const buildCommand: Command = {
     }));
     let pushed: Awaited<ReturnType<typeof pushImage>> | undefined;
     if (pushRef !== undefined) {
-      pushed = await pushImage(pushRef, attachEvidence(result.image, evidence), { ...remote!, onProgress: pushProgress(out) });
+      pushed = await pushRemembering(args, parseReference(pushRef, null), attachEvidence(result.image, evidence), { ...remote!, onProgress: pushProgress(out) });
       out.progressDone();
     }
     const sbomFiles = args.options.sbom === true ? evidence.map((d) => evidencePath(output, specName(specPath), d, result.platforms.length > 1)) : undefined;

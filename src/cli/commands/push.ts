@@ -4,7 +4,7 @@
 import { StrataError } from '../../errors.js';
 import { parseReference, pushImage } from '../../image/remote/index.js';
 import { CACHE_OPTION, JSON_OPTION, LOCKFILE_OPTION, type Command } from '../command.js';
-import { BUILDER_ID_OPTION, printPush, pushProgress, pushSummary, readPushSource } from '../image-source.js';
+import { BUILDER_ID_OPTION, printPush, pushProgress, pushSummary, readPushSource, pushRemembering } from '../image-source.js';
 import { REMOTE_OPTIONS, remoteOptionsFromArgs } from '../remote-options.js';
 
 export const pushCommand: Command = {
@@ -50,7 +50,7 @@ export const pushCommand: Command = {
     const { kind, image, cleanup } = await readPushSource(args, out, source);
     try {
       const mountFrom = args.options['mount-from'] as string[] | undefined;
-      const pushed = await pushImage(ref, image, { ...remote, tags, ...(mountFrom ? { mountFrom } : {}), onProgress: pushProgress(out) });
+      const pushed = await pushRemembering(args, ref, image, { ...remote, tags, ...(mountFrom ? { mountFrom } : {}), onProgress: pushProgress(out) });
       out.progressDone();
       if (out.json) {
         out.data({ source, kind, ...pushSummary(pushed) });

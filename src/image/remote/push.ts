@@ -41,6 +41,9 @@ export interface PushOptions {
   tags: string[];
   /** Other repositories of the same registry to mount blobs from. */
   mountFrom?: string[];
+  /** Where this registry is known to hold a blob already (digest → repositories), e.g. from
+   *  earlier pushes: such blobs are mounted from there, as docker does, instead of uploaded. */
+  knownLocations?: ReadonlyMap<string, readonly string[]>;
   /** Blobs larger than this go up in chunks (default 32 MiB). */
   chunkThreshold?: number;
   chunkSize?: number;
@@ -123,7 +126,9 @@ async function walk(image: PushableImage): Promise<Walked> {
 export async function pushWithClient(client: RegistryClient, image: PushableImage, options: PushOptions): Promise<PushResult> {
   const repo = options.repository;
   const mountFrom = (options.mountFrom ?? []).filter((r) => r !== repo);
-  const scopes = [repositoryScope(repo, ['pull', 'push']), ...mountFrom.map((r) => repositoryScope(r, ['pull']))];
+  const known = options.knownLocations ?? new Map<string, readonly string[]>();
+  const knownRepos = [...new Set([...known.values()].flat())].filter((r) => r !== repo && !mountFrom.includes(r)).sort();
+  const scopes = [repositoryScope(repo, ['pull', 'push']), ...[...mountFrom, ...knownRepos].map((r) => repositoryScope(r, ['pull']))];
   const threshold = options.chunkThreshold ?? 32 << 20;
   const chunkSize = options.chunkSize ?? 16 << 20;
   const progress = options.onProgress ?? (() => undefined);
@@ -141,12 +146,14 @@ export async function pushWithClient(client: RegistryClient, image: PushableImag
 
   /** Starts an upload (or mounts); returns the upload Location, or undefined when mounted. */
   const start = async (digest: string): Promise<string | undefined> => {
-    for (const from of mountFrom) {
+    const sources = [...new Set([...mountFrom, ...(known.get(digest) ?? [])])].filter((r) => r !== repo);
+    for (const from of sources) {
       const res = await client.fetch({ method: 'POST', path: `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` }, scopes);
       await drain(res);
       if (res.status === 201) return undefined;
       if (res.status === 202 && res.headers.location) return res.headers.location; // not mountable: upload into this session
-      if (res.status !== 202) throw await fail(res, `mount ${digest} from ${from}`);
+      // A remembered location is a hint: a refusal there (rights, a deleted repository) means upload.
+      if (res.status !== 202 && mountFrom.includes(from)) throw await fail(res, `mount ${digest} from ${from}`);
     }
     const res = await client.fetch({ method: 'POST', path: `/v2/${repo}/blobs/uploads/` }, scopes);
     await drain(res);
