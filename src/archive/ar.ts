@@ -11,6 +11,16 @@ export interface ArMember {
   body: AsyncIterable<Buffer>;
 }
 
+/** Reads one 60-byte member header: the member's name and size. */
+export function parseArMemberHeader(header: Buffer, what: string): { name: string; size: number } {
+  if (header.length < 60) throw new StrataError('DEB_INVALID', `${what}: truncated ar member header`);
+  if (header[58] !== 0x60 || header[59] !== 0x0a) throw new StrataError('DEB_INVALID', `${what}: bad ar member header`);
+  const name = header.toString('latin1', 0, 16).trim().replace(/\/$/, '');
+  const sizeText = header.toString('latin1', 48, 58).trim();
+  if (!/^[0-9]+$/.test(sizeText)) throw new StrataError('DEB_INVALID', `${what}: bad ar member size ${JSON.stringify(sizeText)}`);
+  return { name, size: Number(sizeText) };
+}
+
 export async function* readAr(source: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<ArMember> {
   const reader = new ByteReader(source);
   try {
@@ -18,13 +28,7 @@ export async function* readAr(source: AsyncIterable<Uint8Array>, what: string): 
     if (magic.toString('latin1') !== MAGIC) throw new StrataError('DEB_INVALID', `${what}: not an ar archive (bad magic)`);
     for (;;) {
       if (await reader.atEnd()) return;
-      const header = await reader.read(60);
-      if (header.length < 60) throw new StrataError('DEB_INVALID', `${what}: truncated ar member header`);
-      if (header[58] !== 0x60 || header[59] !== 0x0a) throw new StrataError('DEB_INVALID', `${what}: bad ar member header`);
-      const name = header.toString('latin1', 0, 16).trim().replace(/\/$/, '');
-      const sizeText = header.toString('latin1', 48, 58).trim();
-      if (!/^[0-9]+$/.test(sizeText)) throw new StrataError('DEB_INVALID', `${what}: bad ar member size ${JSON.stringify(sizeText)}`);
-      const size = Number(sizeText);
+      const { name, size } = parseArMemberHeader(await reader.read(60), what);
       let consumed = 0;
       const body = (async function* () {
         for await (const chunk of reader.stream(size)) {

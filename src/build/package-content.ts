@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { StrataError } from '../errors.js';
+import { parseArMemberHeader } from '../archive/ar.js';
 import { compressionOfName, decompressToFile, decompressXzBatch, type XzRangeDecoder } from '../archive/decompress.js';
 import type { TarEntry } from '../archive/tar-header.js';
 import { readTar } from '../archive/tar-reader.js';
@@ -125,13 +126,7 @@ export async function readDebHead(debPath: string, pkg: LockedPackage): Promise<
     let first = true;
     let control: DebHead['control'] | undefined;
     while (offset < fileSize) {
-      const header = await readOn(file, 60);
-      if (header.length < 60) throw new StrataError('DEB_INVALID', `${what}: truncated ar member header`);
-      if (header[58] !== 0x60 || header[59] !== 0x0a) throw new StrataError('DEB_INVALID', `${what}: bad ar member header`);
-      const name = header.toString('latin1', 0, 16).trim().replace(/\/$/, '');
-      const sizeText = header.toString('latin1', 48, 58).trim();
-      if (!/^[0-9]+$/.test(sizeText)) throw new StrataError('DEB_INVALID', `${what}: bad ar member size ${JSON.stringify(sizeText)}`);
-      const size = Number(sizeText);
+      const { name, size } = parseArMemberHeader(await readOn(file, 60), what);
       offset += 60;
       if (first) {
         if (name !== 'debian-binary') throw new StrataError('DEB_INVALID', `${what}: the first member is not debian-binary`);

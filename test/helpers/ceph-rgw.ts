@@ -1,13 +1,14 @@
-// Starts a throw-away Ceph RADOS Gateway (a real S3 endpoint) on 127.0.0.1 for a test, with
-// the project's shared tool at ../shared/tools/ceph-rgw/ beside the checkout (installed by the
-// apt-get line of .ci/run). Free ports are picked so that parallel runs do not collide.
+// Starts a throw-away Ceph RADOS Gateway (a real S3 endpoint) on 127.0.0.1 for a test, with the
+// start/stop scripts kept in test/tools/ceph-rgw/ (the team's shared Ceph RGW tool, copied into
+// the repository so a fresh checkout has them; the Ceph packages come from .ci/run's apt-get
+// line). Free ports are picked so that parallel runs do not collide.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT } from './cli.js';
 
-export const RGW_TOOL = join(REPO_ROOT, '..', 'shared', 'tools', 'ceph-rgw');
+export const RGW_TOOL = join(REPO_ROOT, 'test', 'tools', 'ceph-rgw');
 
 export interface Rgw {
   endpoint: string;
