@@ -8,12 +8,13 @@ import { gzipChunkedSync, type DeflateImpl } from './gzip-chunked.js';
 /** sha256 of gzipChunkedSync(selfTestInput(), 'pako'). */
 export const GOLDEN_SHA256 = '98a256b412a3546c7cd09254a447c676fa3d4ed1b0d32bd2eb00730e5670f7d4';
 
+const WORDS = ['usr', 'lib', 'share', 'doc', 'x86_64-linux-gnu', 'copyright', 'changelog', 'Debian', 'strata', '\n', ' ', '/'].map((w) => Buffer.from(w));
+
 /** 1.25 MiB of text, structured binary and noise from a fixed generator: two chunks, so the dictionary path is covered. */
 export function selfTestInput(): Buffer {
   const size = 1.25 * 1024 * 1024;
   const out = Buffer.alloc(size);
   let x = 0x2545f491;
-  const words = ['usr', 'lib', 'share', 'doc', 'x86_64-linux-gnu', 'copyright', 'changelog', 'Debian', 'strata', '\n', ' ', '/'];
   let i = 0;
   while (i < size) {
     x ^= x << 13;
@@ -22,11 +23,17 @@ export function selfTestInput(): Buffer {
     x >>>= 0;
     const mode = (i >> 16) % 3;
     if (mode === 0) {
-      const w = Buffer.from(words[x % words.length]!);
-      w.copy(out, i);
+      // A word that runs past the end is cut there.
+      const w = WORDS[x % WORDS.length]!;
+      out.set(i + w.length <= size ? w : w.subarray(0, size - i), i);
       i += w.length;
     } else if (mode === 1) {
-      out.writeUInt32LE(x & 0xff00ff, Math.min(i, size - 4));
+      const v = x & 0xff00ff;
+      const at = Math.min(i, size - 4);
+      out[at] = v;
+      out[at + 1] = v >>> 8;
+      out[at + 2] = v >>> 16;
+      out[at + 3] = v >>> 24;
       i += 4;
     } else {
       out[i++] = x & 0xff;

@@ -379,12 +379,16 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
           // Biggest first, so that the last xz to finish is a small one.
           const order = [...missing].sort((a, b) => b.installedSize - a.installedSize);
           const heads = await mapConcurrent(order, 8, (pkg) => readDebHead(debs.get(pkg.sha256)!, pkg));
-          const controls = await readControls(heads);
+          // The control members are read while the data members start decoding.
+          const controls = readControls(heads);
+          controls.catch(() => undefined); // awaited by every scan below
           const { XzRangeDecoder } = await import('../archive/decompress.js');
           const runner = { decoder: new XzRangeDecoder(opts.cache.root), cwd: opts.cache.root };
-          const concurrency = Math.max(2, Math.min(8, workers + 1));
+          // More decoders than cores: a small package's decoder (sh, dd, xz) starts while the
+          // others decode, so the cores stay busy through the many small packages at the end.
+          const concurrency = Math.max(2, Math.min(8, workers + 3));
           const scanning = mapConcurrent(order, concurrency, async (pkg, i) => {
-            await record(pkg, await scanData(heads[i]!, controls[i]!, opts.cache.tempPath(`data-${pkg.name}`), runner));
+            await record(pkg, await scanData(heads[i]!, async () => (await controls)[i]!, opts.cache.tempPath(`data-${pkg.name}`), runner));
             opts.onProgress?.({ phase: 'scan', done: ++scannedCount, total: missing.length, name: pkg.name });
           });
           // Scanned packages will almost always need their layers written: while xz runs, run the
@@ -432,39 +436,8 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
           }
         }
 
-        // Package layers.
-        const layerReports: LayerReport[] = [];
-        let layerDone = 0;
-        // Cache lookups first, all at once (small reads); then the layers to write, a few at a time.
-        const keys = groups.map((group) => layerKey(group.map((n) => facts.get(n)!), group.map((n) => byName.get(n)!), spec.profile, epoch, overrides, compressorIdentity(compression)));
-        const hits = await mapConcurrent(groups, 16, async (group, i) => {
-          const w = await cachedLayer(opts.cache, keys[i]!);
-          if (w === undefined) return undefined;
-          opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: true });
-          return { w, cached: true };
-        });
-        const toWrite = groups.map((_, i) => i).filter((i) => hits[i] === undefined);
-        const fresh = await mapConcurrent(toWrite, Math.max(1, Math.min(4, workers)), async (i) => {
-          const group = groups[i]!;
-          const lockPkgs = group.map((n) => byName.get(n)!);
-          const inputs: LayerPackage[] = [];
-          for (const pkg of lockPkgs) {
-            const s = scanned.get(pkg.name) ?? (await scan(pkg));
-            inputs.push({ facts: s.facts, overrides: overrides.get(pkg.name)!, contents: s.contents, store: s.store });
-          }
-          const w = await writeLayer(layerItems(inputs, spec.profile, epoch), opts.cache, await getPool(), compression);
-          await opts.cache.writeAtomic(`layers/${keys[i]}.json`, JSON.stringify(w));
-          for (const pkg of lockPkgs) {
-            await scanned.get(pkg.name)?.store.close();
-            scanned.delete(pkg.name);
-          }
-          opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: false });
-          return w;
-        });
-        const written = groups.map((_, i) => hits[i] ?? { w: fresh[toWrite.indexOf(i)]!, cached: false });
-
-        // Base layout and effects.
-        const base = await writeGeneratedLayer(generatedItems(baseLayout(arch), epoch), opts.cache, inline, compression);
+        // Base layout and effects: checked before any package layer is written (a spec error
+        // costs no compression), written beside the package layers below.
         const main = lock.suites[0];
         const release = main === undefined ? undefined : { origin: main.origin, codename: main.codename, version: main.version };
         const effectResults = [nsswitch(ctx), caCertificates(ctx), timezone(ctx), alternatives(ctx), osRelease(ctx, release)];
@@ -503,7 +476,6 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
             directories.set(p.path, { mode: o?.mode ?? p.mode, uid: o?.uid ?? p.uid, gid: o?.gid ?? p.gid });
           }
         }
-        const effects = await writeGeneratedLayer(generatedItems(effectEntries, epoch, directories), opts.cache, inline, compression);
 
         // Every file must belong to a declared account.
         const uids = new Set(accounts.users.map((u) => u.uid));
@@ -515,6 +487,49 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         }
         for (const e of effectEntries) owned.push({ path: e.path, uid: e.uid, gid: e.gid, package: 'the spec' });
         checkOwners(owned, uids, gids);
+
+        // Package layers.
+        const layerReports: LayerReport[] = [];
+        let layerDone = 0;
+        // Cache lookups first, all at once (small reads); then the layers to write, a few at a time.
+        const keys = groups.map((group) => layerKey(group.map((n) => facts.get(n)!), group.map((n) => byName.get(n)!), spec.profile, epoch, overrides, compressorIdentity(compression)));
+        const hits = await mapConcurrent(groups, 16, async (group, i) => {
+          const w = await cachedLayer(opts.cache, keys[i]!);
+          if (w === undefined) return undefined;
+          opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: true });
+          return { w, cached: true };
+        });
+        const toWrite = groups.map((_, i) => i).filter((i) => hits[i] === undefined);
+        // The two small layers go to the compression workers when package layers need them
+        // anyway, else they are compressed in this thread (no worker start-up for a rebuild).
+        const small = toWrite.length > 0 ? getPool : inline;
+        const generatedLayers = Promise.all([
+          writeGeneratedLayer(generatedItems(baseLayout(arch), epoch), opts.cache, small, compression),
+          writeGeneratedLayer(generatedItems(effectEntries, epoch, directories), opts.cache, small, compression),
+        ]);
+        generatedLayers.catch(() => undefined); // awaited after the package layers
+        // Two layers per worker in flight: a small layer is a single chunk, and its file and cache
+        // work would otherwise leave the workers idle between layers.
+        const fresh = await mapConcurrent(toWrite, Math.max(1, Math.min(8, workers * 2)), async (i) => {
+          const group = groups[i]!;
+          const lockPkgs = group.map((n) => byName.get(n)!);
+          const inputs: LayerPackage[] = [];
+          for (const pkg of lockPkgs) {
+            const s = scanned.get(pkg.name) ?? (await scan(pkg));
+            inputs.push({ facts: s.facts, overrides: overrides.get(pkg.name)!, contents: s.contents, store: s.store });
+          }
+          const w = await writeLayer(layerItems(inputs, spec.profile, epoch), opts.cache, await getPool(), compression);
+          await opts.cache.writeAtomic(`layers/${keys[i]}.json`, JSON.stringify(w));
+          for (const pkg of lockPkgs) {
+            await scanned.get(pkg.name)?.store.close();
+            scanned.delete(pkg.name);
+          }
+          opts.onProgress?.({ phase: 'layer', done: ++layerDone, total: groups.length, name: group.join(' '), cached: false });
+          return w;
+        });
+        const written = groups.map((_, i) => hits[i] ?? { w: fresh[toWrite.indexOf(i)]!, cached: false });
+
+        const [base, effects] = await generatedLayers;
 
         // Assemble the layers in order.
         layerReports.push({ ...base.w, packages: [], kind: 'base', cached: base.cached });

@@ -181,12 +181,13 @@ export async function readControls(heads: DebHead[]): Promise<DebControl[]> {
 }
 
 /**
- * Scans the data of one .deb. Its data archive is decompressed into a private scratch file at
+ * Scans the data of one .deb (its control member, from `controlOf`, may still be decoding when
+ * this starts). Its data archive is decompressed into a private scratch file at
  * `scratchPath` (by the host's xz: through `runner`, else reading the .deb itself, when it
  * can), which then holds the contents for the layer writer; the caller closes `store` when the
  * layer is written.
  */
-export async function scanData(head: DebHead, control: DebControl, scratchPath: string, runner?: { decoder: XzRangeDecoder; cwd: string }): Promise<ScannedPackage> {
+export async function scanData(head: DebHead, controlOf: () => Promise<DebControl>, scratchPath: string, runner?: { decoder: XzRangeDecoder; cwd: string }): Promise<ScannedPackage> {
   const { pkg, what } = head;
   const dataName = head.data.name;
   const store = await ContentStore.create(scratchPath);
@@ -270,6 +271,11 @@ export async function scanData(head: DebHead, control: DebControl, scratchPath: 
     await store.close();
     throw e;
   }
+  // The control member is read while data.tar decodes; it is needed only here.
+  const control = await controlOf().catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
   const facts: PackageFacts = {
     version: FACTS_VERSION,
     name: pkg.name,
@@ -291,5 +297,5 @@ export async function scanData(head: DebHead, control: DebControl, scratchPath: 
 export async function scanDeb(debPath: string, pkg: LockedPackage, scratchPath: string): Promise<ScannedPackage> {
   const head = await readDebHead(debPath, pkg);
   const [control] = await readControls([head]);
-  return scanData(head, control!, scratchPath);
+  return scanData(head, async () => control!, scratchPath);
 }

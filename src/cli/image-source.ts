@@ -6,11 +6,11 @@
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { attachEvidence, buildEvidence, type EvidenceDocument, type EvidenceOptions } from '../build/attestations.js';
+import type { EvidenceDocument, EvidenceOptions } from '../build/attestations.js';
 import { buildImage, type BuildResult } from '../build/build.js';
 import type { Lockfile } from '../debian/lockfile.js';
-import { readOciArchive, readOciLayout } from '../image/layout-read.js';
-import { pushImage, type ImageReference, type PushableImage, type PushProgress, type PushResult } from '../image/remote/index.js';
+import type { ImageReference, PushableImage, PushProgress, PushResult } from '../image/remote/index.js';
+import type * as Registry from '../image/remote/index.js';
 import { knownLocations, rememberLocations } from './blob-locations.js';
 import type { OptionDef, ParsedArgs } from './command.js';
 import { loadSpecAndLock, openCacheFromArgs, writeFileAtomic, parsedSpecMemo } from './context.js';
@@ -93,6 +93,7 @@ export async function readPushSource(args: ParsedArgs, out: Output, source: stri
   const s = await stat(source).catch(() => undefined);
   if (s === undefined) throw new StrataError('USAGE', `${source} does not exist`, { hint: 'push a spec (NAME.yaml), an OCI layout directory or an oci-archive' });
   const sourceTag = args.options['source-tag'] as string | undefined;
+  const { readOciArchive, readOciLayout } = await import('../image/layout-read.js');
   if (s.isDirectory()) return { kind: 'layout', image: await readOciLayout(source, sourceTag), cleanup: async () => undefined };
   if (await isTar(source)) {
     const scratch = await mkdtemp(join(dirname(source), '.strata-push-'));
@@ -106,7 +107,10 @@ export async function readPushSource(args: ParsedArgs, out: Output, source: stri
   }
   const { lock, result } = await buildFromSpec(args, out, source);
   let image = result.image;
-  if (args.options['no-sbom'] !== true) image = attachEvidence(image, buildEvidence(lock, result, evidenceOptions(args, source)));
+  if (args.options['no-sbom'] !== true) {
+    const { attachEvidence, buildEvidence } = await import('../build/attestations.js');
+    image = attachEvidence(image, buildEvidence(lock, result, evidenceOptions(args, source)));
+  }
   return { kind: 'spec', image, cleanup: async () => undefined, built: result };
 }
 
@@ -130,9 +134,10 @@ export function printPush(out: Output, r: PushResult & { reference: string }): v
 }
 
 /** Pushes with the registry's remembered blob locations (mounts instead of uploads), then records them. */
-export async function pushRemembering(args: ParsedArgs, ref: ImageReference, image: Parameters<typeof pushImage>[1], options: Parameters<typeof pushImage>[2]): Promise<Awaited<ReturnType<typeof pushImage>>> {
+export async function pushRemembering(args: ParsedArgs, ref: ImageReference, image: Parameters<typeof Registry.pushImage>[1], options: Parameters<typeof Registry.pushImage>[2]): Promise<Awaited<ReturnType<typeof Registry.pushImage>>> {
   const cache = await openCacheFromArgs(args);
   const known = await knownLocations(cache, ref.registry);
+  const { pushImage } = await import('../image/remote/index.js');
   const pushed = await pushImage(ref, image, { ...options, knownLocations: known });
   await rememberLocations(cache, ref.registry, ref.repository, [...image.blobs.keys()]);
   return pushed;

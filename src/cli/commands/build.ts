@@ -2,11 +2,10 @@
 // directory (default), an oci-archive or a docker-archive.
 import { resolve } from 'node:path';
 import { StrataError } from '../../errors.js';
-import { attachEvidence, buildEvidence } from '../../build/attestations.js';
 import { checkOutputPath, writeDockerArchive, writeOciArchive, writeOciLayout } from '../../image/layout.js';
 import { cleanOutputOnInterrupt } from '../interrupt.js';
 import { loadSpecAndLock } from '../context.js';
-import { parseReference, pushImage } from '../../image/remote/index.js';
+import type { PushResult } from '../../image/remote/index.js';
 import { CACHE_OPTION, JSON_OPTION, LOCKFILE_OPTION, type Command } from '../command.js';
 import { formatBytes } from '../output.js';
 import { BUILDER_ID_OPTION, buildFromSpec, specName, evidenceOptions, evidencePath, printPush, pushProgress, pushSummary, writeEvidenceFiles, pushRemembering } from '../image-source.js';
@@ -59,7 +58,11 @@ export const buildCommand: Command = {
     const output = resolve((args.options.output as string | undefined) ?? defaultOutput(specPath, format as Format));
     const pushRef = args.options.push as string | undefined;
     const remote = pushRef !== undefined ? await remoteOptionsFromArgs(args) : undefined;
-    if (pushRef !== undefined) parseReference(pushRef, null);
+    // The registry client and the evidence writers are loaded only when asked for: a plain
+    // build starts sooner without them.
+    const registry = pushRef !== undefined ? await import('../../image/remote/index.js') : undefined;
+    registry?.parseReference(pushRef!, null);
+    const attestations = args.options.sbom === true || pushRef !== undefined ? await import('../../build/attestations.js') : undefined;
     // Refuse what would fail at the end before spending the build on it.
     await checkOutputPath(output, format === 'oci' ? 'layout' : 'archive');
     if (format === 'docker-archive') {
@@ -74,9 +77,9 @@ export const buildCommand: Command = {
     cleanOutputOnInterrupt(output);
     const { lock, result } = await buildFromSpec(args, out, specPath);
     let image = result.image;
-    const evidence = args.options.sbom === true || pushRef !== undefined ? buildEvidence(lock, result, evidenceOptions(args, specPath)) : [];
+    const evidence = attestations !== undefined ? attestations.buildEvidence(lock, result, evidenceOptions(args, specPath)) : [];
     if (args.options.sbom === true) {
-      if (format !== 'docker-archive') image = attachEvidence(image, evidence);
+      if (format !== 'docker-archive') image = attestations!.attachEvidence(image, evidence);
       await writeEvidenceFiles(output, specName(specPath), evidence, result.platforms.length > 1);
     }
     if (format === 'oci') await writeOciLayout(output, image, tag);
@@ -93,9 +96,9 @@ export const buildCommand: Command = {
       uncompressedBytes: p.layers.reduce((n, l) => n + l.uncompressedSize, 0),
       warnings: p.warnings,
     }));
-    let pushed: Awaited<ReturnType<typeof pushImage>> | undefined;
+    let pushed: (PushResult & { reference: string }) | undefined;
     if (pushRef !== undefined) {
-      pushed = await pushRemembering(args, parseReference(pushRef, null), attachEvidence(result.image, evidence), { ...remote!, onProgress: pushProgress(out) });
+      pushed = await pushRemembering(args, registry!.parseReference(pushRef, null), attestations!.attachEvidence(result.image, evidence), { ...remote!, onProgress: pushProgress(out) });
       out.progressDone();
     }
     const sbomFiles = args.options.sbom === true ? evidence.map((d) => evidencePath(output, specName(specPath), d, result.platforms.length > 1)) : undefined;
