@@ -1,8 +1,9 @@
 // SBOMs and provenance of an image built from the hermetic test archive: `strata build --sbom`
 // writes SPDX 2.3, CycloneDX 1.6 and an in-toto/SLSA v1 statement beside the layout and lists
 // them in the layout as artifacts whose subject is the image; CycloneDX validates against
-// its official JSON schema (shipped by @cyclonedx/cyclonedx-library); licences come from the
-// DEP-5 copyright files; a second build under another clock, time zone and cache gives the
+// its official JSON schema (shipped by @cyclonedx/cyclonedx-library), SPDX against the
+// specification's rules (test/sbom-spdx-reference.test.ts runs SPDX's own validator too);
+// licences come from the DEP-5 copyright files; a second build under another clock, time zone and cache gives the
 // same bytes. Then the image is read the way Syft and Trivy read Debian images.
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
