@@ -42,9 +42,12 @@ export function selectRoot(label: string, index: ImageIndex, tag: string | undef
     if (found === undefined) throw new StrataError('IMAGE_NOT_FOUND', `${label} has no image tagged ${JSON.stringify(tag)}`, { hint: tags.length > 0 ? `its tags: ${tags.join(', ')}` : 'its images carry no tag; leave the tag out' });
     return found;
   }
-  if (manifests.length === 1) return manifests[0]!;
-  if (manifests.length === 0) throw new StrataError('IMAGE_INVALID', `${label}: index.json lists no image`);
-  throw new StrataError('USAGE', `${label} holds ${manifests.length} images; say which one with PATH:TAG`, { hint: `its tags: ${tags.join(', ') || '(none)'}` });
+  // Artifacts listed beside the image (`strata build --sbom` writes its SBOMs and provenance
+  // there, with artifactType set) are not images to choose from.
+  const images = manifests.filter((m) => m.artifactType === undefined);
+  if (images.length === 1) return images[0]!;
+  if (images.length === 0) throw new StrataError('IMAGE_INVALID', `${label}: index.json lists no image${manifests.length > 0 ? ` (only ${manifests.length} artifacts)` : ''}`);
+  throw new StrataError('USAGE', `${label} holds ${images.length} images; say which one with PATH:TAG`, { hint: `its tags: ${tags.join(', ') || '(none)'}` });
 }
 
 async function openLayoutDir(dir: string, tag: string | undefined): Promise<OpenedImage> {
