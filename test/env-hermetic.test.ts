@@ -2,7 +2,8 @@
 // against a signed archive served on 127.0.0.1 whose bash and libc are this machine's own
 // (helpers/env-fixture.ts): ad-hoc locks kept in the cache until --update, exit codes, stdin
 // and files passing through, the image's user, env, workdir and entrypoint, volumes and the
-// network switch, OCI layouts, a hostile layer, and every refusal with its message.
+// network switch, images (OCI layouts, oci- and docker-archives, a registry reference), a
+// hostile layer, and every refusal with its message.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { tarToBuffer } from '../src/archive/tar-writer.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { startEnvArchive, type EnvArchive } from './helpers/env-fixture.js';
+import { startRegistry } from './helpers/registry.js';
 
 let work: string;
 let fixture: EnvArchive;
@@ -208,7 +210,7 @@ describe('strata shell SPEC and strata run SPEC', () => {
   });
 });
 
-describe('strata run IMAGE (an OCI layout)', () => {
+describe('strata run IMAGE (an OCI layout, an archive, a registry reference)', () => {
   test('the layout of the spec runs, and shares the spec\'s environment (same layers, one tree)', async () => {
     const layout = join(work, 'app.oci');
     const b = await strata(['build', spec, '-o', layout]);
@@ -218,6 +220,42 @@ describe('strata run IMAGE (an OCI layout)', () => {
     const ls = JSON.parse((await strata(['cache', 'ls', '--json'])).stdout) as { environments: Array<{ targets: Array<{ kind: string; name: string }> }> };
     const shared = ls.environments.find((e) => e.targets.some((t) => t.kind === 'image') && e.targets.some((t) => t.kind === 'spec'));
     assert.ok(shared !== undefined, JSON.stringify(ls, null, 2));
+  });
+
+  test('an oci-archive, a docker-archive and a layout with SBOMs beside the image run the same environment', async () => {
+    const archive = join(work, 'app-oci.tar');
+    const docker = join(work, 'app-docker.tar');
+    const withSbom = join(work, 'sbom', 'app.oci');
+    for (const [format, out, extra] of [['oci-archive', archive, []], ['docker-archive', docker, []], ['oci', withSbom, ['--sbom']]] as const) {
+      const b = await strata(['build', spec, '--format', format, '-o', out, ...extra]);
+      assert.equal(b.code, 0, show(b));
+    }
+    for (const ref of [archive, `oci-archive:${archive}`, docker, withSbom]) {
+      const r = await strata(['run', ref, '--', 'fixtool', 'from-archive']);
+      assert.equal(r.stdout, 'fixtool 1.0: from-archive\n', `${ref}\n${show(r)}`);
+    }
+    // The layers are unpacked once: the docker-archive (named by its config, having no
+    // manifest) shares the spec's environment, like the OCI forms (named by the manifest).
+    const ls = JSON.parse((await strata(['cache', 'ls', '--json'])).stdout) as { environments: Array<{ targets: Array<{ kind: string; name: string }> }> };
+    const shared = ls.environments.filter((e) => e.targets.some((t) => t.name === docker) && e.targets.some((t) => t.kind === 'spec'));
+    assert.equal(shared.length, 1, JSON.stringify(ls, null, 2));
+  });
+
+  test('an image in a registry runs from its reference, over plain HTTP on loopback only with --insecure', async (t) => {
+    const layout = join(work, 'app.oci');
+    if (!(await stat(layout).catch(() => undefined))) assert.equal((await strata(['build', spec, '-o', layout])).code, 0);
+    const reg = await startRegistry(t);
+    const ref = `${reg.host}/fixture/app:1`;
+    const pushed = await strata(['push', layout, ref, '--insecure']);
+    assert.equal(pushed.code, 0, show(pushed));
+    const r = await strata(['run', ref, '--insecure', '--', 'fixtool', 'from-registry']);
+    assert.equal(r.stdout, 'fixtool 1.0: from-registry\n', show(r));
+    const tls = await strata(['run', ref, '--', 'fixtool']);
+    assert.equal(tls.code, 1, show(tls));
+    assert.match(tls.stderr, /--insecure/);
+    const missing = await strata(['run', `${reg.host}/fixture/none:1`, '--insecure', '--', 'fixtool']);
+    assert.equal(missing.code, 1, show(missing));
+    assert.match(missing.stderr, /MANIFEST_UNKNOWN|NAME_UNKNOWN/);
   });
 
   test('a layer that climbs out with ".." is refused and writes nothing outside the cache', async () => {

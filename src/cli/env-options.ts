@@ -1,5 +1,5 @@
 // Owns what `strata shell` and `strata run` share: their common options, telling a spec, an
-// OCI layout and package names apart, opening the environment with progress on the terminal,
+// image and package names apart, opening the environment with progress on the terminal,
 // and running the prepared sandbox.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -9,6 +9,10 @@ import type { SandboxRun } from '../env/sandbox.js';
 import { CACHE_OPTION, LOCKFILE_OPTION, type OptionDef, type ParsedArgs } from './command.js';
 import { lockfilePathFor, openCacheFromArgs } from './context.js';
 import { formatBytes, type Output } from './output.js';
+import { REMOTE_OPTIONS, remoteOptionsFromArgs } from './remote-options.js';
+
+/** For an image in a registry: --insecure and --ca-cert (credentials come from docker/podman login). */
+const REGISTRY_OPTIONS = REMOTE_OPTIONS.filter((o) => o.name === 'insecure' || o.name === 'ca-cert');
 
 export const ENV_OPTIONS: OptionDef[] = [
   { name: 'env', short: 'e', type: 'string', multiple: true, value: 'NAME=VALUE', description: 'set a variable inside (NAME alone passes this machine\'s value); repeatable' },
@@ -16,6 +20,7 @@ export const ENV_OPTIONS: OptionDef[] = [
   { name: 'network', type: 'string', value: 'host|none', description: 'host (default): this machine\'s network and DNS; none: no network at all' },
   LOCKFILE_OPTION,
   CACHE_OPTION,
+  ...REGISTRY_OPTIONS,
 ];
 
 async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
@@ -27,30 +32,54 @@ async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
   }
 }
 
+/** Whether the file is a tar archive (an oci-archive or a docker-archive), not a spec. */
+async function isTarFile(path: string): Promise<boolean> {
+  const { open } = await import('node:fs/promises');
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(head, 0, 512, 0);
+    return bytesRead === 512 && head.toString('latin1', 257, 262) === 'ustar';
+  } finally {
+    await handle.close();
+  }
+}
+
+const TRANSPORT = /^(oci|oci-archive|docker-archive):|^docker:\/\//;
+
 /**
- * What the words name: a spec file, an OCI layout directory (DIR or DIR:TAG), or packages.
- * A word is a path when it exists on disk or looks like a spec file name.
+ * What the words name: a spec file, an image — an OCI layout directory (DIR or DIR:TAG), an
+ * oci-archive or docker-archive file, a transport reference (oci:…, docker-archive:…) or a
+ * registry reference (HOST[:PORT]/NAME[:TAG|@DIGEST]) — or packages. A word is a path when
+ * it exists on disk or looks like a spec file name.
  */
 export async function targetFromWords(words: string[], args: ParsedArgs, opts: { forShell: boolean; update: boolean }): Promise<EnvTarget> {
   if (words.length === 1) {
     const word = words[0]!;
+    const image = async (): Promise<EnvTarget> => ({ kind: 'image', ref: word, registry: await remoteOptionsFromArgs(args) });
     const kind = await kindOf(word);
-    if (kind === 'file') return { kind: 'spec', specPath: word, lockPath: lockfilePathFor(args, word), forShell: opts.forShell };
+    if (kind === 'file') return (await isTarFile(word)) ? await image() : { kind: 'spec', specPath: word, lockPath: lockfilePathFor(args, word), forShell: opts.forShell };
+    if (TRANSPORT.test(word)) return await image();
     const colon = word.lastIndexOf(':');
-    const [dir, tag] = kind === 'dir' ? [word, undefined] : colon > 0 ? [word.slice(0, colon), word.slice(colon + 1)] : [word, undefined];
-    if ((await kindOf(dir)) === 'dir') {
+    const [dir] = kind === 'dir' ? [word] : colon > 0 ? [word.slice(0, colon)] : [word];
+    const dirKind = await kindOf(dir);
+    if (dirKind === 'dir') {
       const { isOciLayout } = await import('../image/layout-reader.js');
-      if (!(await isOciLayout(dir))) throw new StrataError('USAGE', `${dir} is a directory but not an OCI image layout (it has no oci-layout file)`, { hint: 'give a spec file, an OCI layout (DIR or DIR:TAG) or package names' });
-      return { kind: 'image', dir: resolve(dir), tag };
+      if (!(await isOciLayout(dir))) throw new StrataError('USAGE', `${dir} is a directory but not an OCI image layout (it has no oci-layout file)`, { hint: 'give a spec file, an image (OCI layout, oci-archive, docker-archive, registry reference) or package names' });
+      return await image();
     }
+    if (dirKind === 'file' && (await isTarFile(dir))) return await image(); // ARCHIVE:TAG
     if (/\.(ya?ml|json)$/.test(word) || word.startsWith('.') || word.startsWith('/')) {
-      throw new StrataError('SPEC_NOT_FOUND', `${word}: no such file`, { hint: 'give a spec file (docs/spec.md), an OCI layout directory, or package names' });
+      throw new StrataError('SPEC_NOT_FOUND', `${word}: no such file`, { hint: 'give a spec file (docs/spec.md), an image (OCI layout, archive or registry reference), or package names' });
     }
+    // Package names have no '/' or '@'; a registry reference names a repository path.
+    const { looksLikeRegistryReference } = await import('../image/open-image.js');
+    if ((word.includes('/') || word.includes('@')) && looksLikeRegistryReference(word)) return await image();
   }
   if (!opts.forShell) {
     // `run` takes one spec or image; package names are for `shell` (docs/environments.md).
-    throw new StrataError('SPEC_NOT_FOUND', `${words.join(' ')}: no such spec file or OCI image layout`, {
-      hint: 'strata run takes a spec (NAME.yaml) or an OCI layout (DIR or DIR:TAG); for package names use strata shell PKG… -- CMD',
+    throw new StrataError('SPEC_NOT_FOUND', `${words.join(' ')}: no such spec file or image`, {
+      hint: 'strata run takes a spec (NAME.yaml) or an image (an OCI layout DIR or DIR:TAG, an oci-archive or docker-archive, a registry reference HOST/NAME:TAG); for package names use strata shell PKG… -- CMD',
     });
   }
   for (const w of words) {

@@ -3,7 +3,7 @@
 // (NAME.spdx.json, NAME.cdx.json, NAME.provenance.json; NAME.ARCH.… per platform of a
 // multi-architecture image), reading an image to push (a spec, an OCI layout directory or an
 // oci-archive), and reporting a push.
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { EvidenceDocument, EvidenceOptions } from '../build/attestations.js';
@@ -72,6 +72,8 @@ export function evidencePath(output: string, name: string, doc: EvidenceDocument
 }
 
 export async function writeEvidenceFiles(output: string, name: string, docs: EvidenceDocument[], perPlatform: boolean): Promise<void> {
+  // Beside the output, whose folder the image writers create when it is missing: so do we.
+  if (docs.length > 0) await mkdir(dirname(output), { recursive: true });
   for (const d of docs) await writeFileAtomic(evidencePath(output, name, d, perPlatform), Buffer.concat([d.bytes, Buffer.from('\n')]));
 }
 

@@ -1,4 +1,4 @@
-// Owns turning what the user named — a spec, a package list, an OCI layout — into an
+// Owns turning what the user named — a spec, a package list, an image — into an
 // environment on disk: a target key computed from the inputs' bytes alone (the spec's text,
 // the lock's bytes, this machine's architecture, strata's version; or the image's manifest
 // digest), so that a second start reads two small files and a record and goes; on a miss,
@@ -14,6 +14,9 @@ import type { NetworkOptions } from '../debian/download.js';
 import type { ProgressEvent } from '../debian/archive.js';
 import type { Lockfile } from '../debian/lockfile.js';
 import type { LoadedSpec } from '../spec/spec.js';
+import type { OpenedImage, PlatformImage } from '../image/image-reader.js';
+import { platformOf } from '../image/oci.js';
+import type { RemoteOptions } from '../image/remote/index.js';
 import { specTextSha256 } from '../spec/spec-digest.js';
 import { DEFAULT_SHELL_PACKAGE, adhocKey, adhocPackages, adhocSpecText, hasShell } from './adhoc.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
@@ -22,7 +25,8 @@ import { RootfsCache, targetKey, type EnvConfig, type LayerSource, type TargetRe
 export type EnvTarget =
   | { kind: 'spec'; specPath: string; lockPath: string; forShell: boolean }
   | { kind: 'adhoc'; packages: string[]; update: boolean }
-  | { kind: 'image'; dir: string; tag: string | undefined };
+  /** An OCI layout (DIR, DIR:TAG), an oci-archive, a docker-archive or a registry reference. */
+  | { kind: 'image'; ref: string; registry?: RemoteOptions };
 
 export type EnvProgress =
   | { phase: 'lock'; event: ProgressEvent }
@@ -237,28 +241,67 @@ async function adhocFiles(t: { packages: string[]; update: boolean }, opts: Open
   return files;
 }
 
-async function openImage(rootfs: RootfsCache, t: { dir: string; tag: string | undefined }, opts: OpenOptions): Promise<OpenedEnv> {
-  const { readOciLayout } = await import('../image/layout-reader.js');
-  const image = await readOciLayout(t.dir, t.tag, opts.architecture);
-  const key = targetKey({ kind: 'image', manifest: image.manifestDigest, architecture: opts.architecture });
-  const hit = await rootfs.readTarget(key);
-  if (hit !== undefined) return { key, record: hit, root: opts.cache.envTreePath(hit.envKey), cold: false };
-  await unpackAll(rootfs, image.layers.map((l) => ({ diffId: l.diffId, blob: l.path, compression: l.compression })), opts);
-  opts.onProgress?.({ phase: 'assemble' });
-  const layers = image.layers.map((l) => l.diffId);
-  const env = await rootfs.ensureEnv(layers);
-  const record: TargetRecord = {
-    format: 1,
-    kind: 'image',
-    name: t.tag === undefined ? t.dir : `${t.dir}:${t.tag}`,
-    architecture: opts.architecture,
-    envKey: env.envKey,
-    layers,
-    config: configOf(image.config.config ?? {}),
-    manifestDigest: image.manifestDigest,
-  };
-  await rootfs.writeTarget(key, record);
-  return { key, record, root: env.root, cold: true };
+const unusable = (label: string, why: string) => new StrataError('IMAGE_INVALID', `${label}: ${why}`, { hint: 'rebuild or re-copy the image' });
+
+/** The platform of an opened image that runs on this machine. */
+function platformFor(image: OpenedImage, architecture: string): PlatformImage {
+  const want = platformOf(architecture);
+  const p =
+    image.platforms.length === 1 && image.index === undefined
+      ? image.platforms[0]!
+      : image.platforms.find((x) => {
+          const [os, arch, variant] = x.platform.split('/');
+          return os === want.os && arch === want.architecture && (want.variant === undefined || variant === undefined || variant === want.variant);
+        });
+  if (p === undefined) throw unusable(image.label, `has no image for this machine (${want.os}/${want.architecture}); it has ${image.platforms.map((x) => x.platform).join(', ')}`);
+  for (const doc of [p.manifest, p.config]) if (doc !== undefined && doc.actualDigest !== doc.digest) throw unusable(image.label, `blob ${doc.digest} does not match its digest`);
+  const config = p.config.value;
+  if (config.architecture !== want.architecture) throw unusable(image.label, `the image is for ${config.os}/${config.architecture}, and this machine is ${want.os}/${want.architecture}`);
+  return p;
+}
+
+/**
+ * An image as an environment: an OCI layout, an oci-archive, a docker-archive or a registry
+ * reference, through the image reader every command shares. Layers are streamed from where
+ * they are stored into the rootfs cache, where each is checked against its DiffID.
+ */
+async function openImage(rootfs: RootfsCache, t: { ref: string; registry?: RemoteOptions }, opts: OpenOptions): Promise<OpenedEnv> {
+  const { openImage: openAnyImage } = await import('../image/open-image.js');
+  const image = await openAnyImage(t.ref, t.registry === undefined ? {} : { registry: t.registry });
+  try {
+    const p = platformFor(image, opts.architecture);
+    // A docker-archive stores no manifest: its config names the image (and, by DiffID, the layers).
+    const identity = (p.manifest ?? p.config).digest;
+    const key = targetKey({ kind: 'image', manifest: identity, architecture: opts.architecture });
+    const hit = await rootfs.readTarget(key);
+    if (hit !== undefined) return { key, record: hit, root: opts.cache.envTreePath(hit.envKey), cold: false };
+    const sources = p.layers.map((l): LayerSource => {
+      if (!/^sha256:[0-9a-f]{64}$/.test(l.diffId)) throw unusable(image.label, `layer ${l.index} has an unsupported DiffID ${l.diffId}`);
+      // Anything not gzip or zstd must say it is a plain tar (not, say, an encrypted layer).
+      if (l.compression === 'none' && !/tar$/.test(l.mediaType)) {
+        throw unusable(image.label, `layer ${l.index} has the media type ${l.mediaType}, which strata cannot unpack`);
+      }
+      return { diffId: l.diffId, blob: () => l.open(), compression: l.compression };
+    });
+    await unpackAll(rootfs, sources, opts);
+    opts.onProgress?.({ phase: 'assemble' });
+    const layers = p.layers.map((l) => l.diffId);
+    const env = await rootfs.ensureEnv(layers);
+    const record: TargetRecord = {
+      format: 1,
+      kind: 'image',
+      name: t.ref,
+      architecture: opts.architecture,
+      envKey: env.envKey,
+      layers,
+      config: configOf(p.config.value.config ?? {}),
+      manifestDigest: identity,
+    };
+    await rootfs.writeTarget(key, record);
+    return { key, record, root: env.root, cold: true };
+  } finally {
+    await image.close();
+  }
 }
 
 export async function openEnvironment(target: EnvTarget, opts: OpenOptions): Promise<OpenedEnv> {
@@ -275,7 +318,7 @@ export async function openEnvironment(target: EnvTarget, opts: OpenOptions): Pro
 
 /** The lockfile text an environment is (or would be) built from, without building it. */
 export async function environmentLock(target: EnvTarget, opts: OpenOptions): Promise<string> {
-  if (target.kind === 'image') throw new StrataError('USAGE', `${target.dir} is an image: it has no lock`, { hint: '--print-lock works with package names and specs' });
+  if (target.kind === 'image') throw new StrataError('USAGE', `${target.ref} is an image: it has no lock`, { hint: '--print-lock works with package names and specs' });
   const files = target.kind === 'adhoc' ? await adhocFiles(target, opts) : { ...target, kind: 'spec' as const, name: target.specPath };
   const lockText = (await readInput(files.lockPath, () => new StrataError('LOCK_NOT_FOUND', `${files.lockPath} does not exist`, { hint: `run \`strata lock ${files.specPath}\` first` }))).toString('utf8');
   if (!files.forShell) return lockText;

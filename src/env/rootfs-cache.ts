@@ -12,7 +12,7 @@ import type { Compression } from '../archive/decompress.js';
 import type { CacheDir } from '../cache/cache-dir.js';
 import { STRATA_VERSION } from '../version.js';
 import { assembleTree } from './assemble.js';
-import { unpackLayerBlob } from './unpack-layer.js';
+import { unpackLayerBlob, type LayerBytes } from './unpack-layer.js';
 
 /** Bump when an environment's tree would differ for the same layers. */
 export const ENV_FORMAT = 2;
@@ -47,7 +47,8 @@ export interface TargetRecord {
 
 export interface LayerSource {
   diffId: string;
-  blob: string;
+  /** The stored (compressed) bytes: a blob file's path, or a stream of them. */
+  blob: LayerBytes;
   compression: Compression;
 }
 

@@ -153,14 +153,17 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   yield* createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
 }
 
+/** Where a layer's stored bytes come from: a blob file, or a stream (an archive member, a registry). */
+export type LayerBytes = string | (() => AsyncIterable<Buffer>);
+
 /**
  * Unpacks a layer blob (gzip, zstd or plain tar) into `target` unless it is there already,
  * checking its DiffID; `temp` is a fresh path on the same file system.
  */
-export async function unpackLayerBlob(blob: string, compression: Compression, diffId: string, target: string, temp: string): Promise<void> {
+export async function unpackLayerBlob(blob: LayerBytes, compression: Compression, diffId: string, target: string, temp: string): Promise<void> {
   const what = `layer ${diffId}`;
   try {
-    const digest = await unpackTar(decompress(fileChunks(blob), compression, what), temp, what);
+    const digest = await unpackTar(decompress(typeof blob === 'string' ? fileChunks(blob) : blob(), compression, what), temp, what);
     if (`sha256:${digest}` !== diffId) throw new StrataError('IMAGE_INVALID', `${what}: the uncompressed layer hashes to sha256:${digest}`, { hint: 'the blob is corrupt or does not belong to this image' });
     await mkdir(join(target, '..'), { recursive: true });
     try {

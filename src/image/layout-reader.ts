@@ -2,8 +2,6 @@
 // directory, an oci-archive (that layout as one tar) and a docker-archive (`docker save`,
 // `podman save`, `strata build --format docker-archive`). Each becomes an OpenedImage
 // (image-reader.ts). A layout or archive holding several images is narrowed by tag.
-// readOciLayout is the one-platform view of a layout that strata shell and run unpack: the
-// manifest and config checked against their digests, each layer with its blob's path.
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +9,7 @@ import { StrataError } from '../errors.js';
 import { sha256Hex } from '../digest/sha256.js';
 import { ArchiveFile } from './archive-file.js';
 import { readJsonDocument, readOciImage, type BlobReader, type ImageLayer, type LayerCompression, type OpenedImage } from './image-reader.js';
-import { ANNOTATION, MEDIA, platformOf, type Descriptor, type ImageConfig, type ImageIndex } from './oci.js';
+import { ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex } from './oci.js';
 
 export type LocalFormat = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -172,34 +170,6 @@ export async function localPathExists(path: string): Promise<boolean> {
   return (await kindOf(path)) !== undefined;
 }
 
-// ---- the one-platform view for unpacking (strata shell, strata run) ----
-
-export interface LayoutLayer {
-  digest: string;
-  mediaType: string;
-  compression: 'gzip' | 'zstd' | 'none';
-  diffId: string;
-  /** The blob's path on disk. */
-  path: string;
-}
-
-export interface LayoutImage {
-  dir: string;
-  tag: string | undefined;
-  manifestDigest: string;
-  config: ImageConfig;
-  layers: LayoutLayer[];
-}
-
-const unusable = (dir: string, why: string) => new StrataError('IMAGE_INVALID', `${dir}: ${why}`, { hint: 'give an OCI image layout directory, such as `strata build` writes (DIR or DIR:TAG)' });
-
-function unpackable(mediaType: string): LayoutLayer['compression'] | undefined {
-  if (mediaType === MEDIA.layerGzip || mediaType === MEDIA.dockerLayerGzip) return 'gzip';
-  if (mediaType === MEDIA.layerZstd) return 'zstd';
-  if (mediaType === MEDIA.layerTar || mediaType === 'application/vnd.docker.image.rootfs.diff.tar') return 'none';
-  return undefined;
-}
-
 /** Whether `dir` looks like an OCI layout (has an oci-layout file). */
 export async function isOciLayout(dir: string): Promise<boolean> {
   try {
@@ -207,33 +177,5 @@ export async function isOciLayout(dir: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Reads the image `tag` (or the only one) of the layout `dir` for `architecture`. */
-export async function readOciLayout(dir: string, tag: string | undefined, architecture: string): Promise<LayoutImage> {
-  const image = await openLayoutDir(dir, tag);
-  try {
-    const want = platformOf(architecture);
-    const p =
-      image.index === undefined
-        ? image.platforms[0]!
-        : image.platforms.find((x) => {
-            const [os, arch, variant] = x.platform.split('/');
-            return os === want.os && arch === want.architecture && (want.variant === undefined || variant === undefined || variant === want.variant);
-          });
-    if (p === undefined) throw unusable(dir, `has no image for this machine (${want.os}/${want.architecture}); it has ${image.platforms.map((x) => x.platform).join(', ')}`);
-    for (const doc of [p.manifest!, p.config]) if (doc.actualDigest !== doc.digest) throw unusable(dir, `blob ${doc.digest} does not match its digest`);
-    const config = p.config.value;
-    if (config.architecture !== want.architecture) throw unusable(dir, `the image is for ${config.os}/${config.architecture}, and this machine is ${want.os}/${want.architecture}`);
-    const layers = p.layers.map((l): LayoutLayer => {
-      const compression = unpackable(l.mediaType);
-      if (compression === undefined) throw unusable(dir, `layer ${l.digest} has the media type ${l.mediaType}, which strata cannot unpack`);
-      if (!/^sha256:[0-9a-f]{64}$/.test(l.digest!) || !/^sha256:[0-9a-f]{64}$/.test(l.diffId)) throw unusable(dir, `layer ${l.digest} has an unsupported digest`);
-      return { digest: l.digest!, mediaType: l.mediaType, compression, diffId: l.diffId, path: join(dir, blobKey(l.digest!)) };
-    });
-    return { dir, tag, manifestDigest: p.manifest!.digest, config, layers };
-  } finally {
-    await image.close();
   }
 }

@@ -8,7 +8,9 @@ export const runCommand: Command = {
   name: 'run',
   summary: "Run one command in a spec's or image's environment, with the image's user, env, workdir and entrypoint.",
   description: [
-    'SPEC is a spec file (built from its lockfile); IMAGE an OCI layout directory (DIR or DIR:TAG).',
+    'SPEC is a spec file (built from its lockfile); IMAGE an OCI layout directory (DIR or DIR:TAG), an',
+    'oci-archive or docker-archive file, or a registry reference (HOST[:PORT]/NAME[:TAG]; plain HTTP on',
+    'loopback with --insecure), its layers checked against the config\'s DiffIDs as they are unpacked.',
     'The command after -- runs as given (found on the image\'s PATH); with no command, the image\'s',
     'entrypoint and cmd run. --entrypoint E runs E with the words after -- as its arguments, and',
     '--args passes them to the image\'s own entrypoint (as `docker run IMAGE ARGS...` would).',
@@ -16,7 +18,7 @@ export const runCommand: Command = {
     'system is read-only except /tmp, /run and --volume mounts. stdin, stdout, stderr and the exit',
     'code pass through (127: no such command in the environment); signals reach the command.',
   ].join('\n'),
-  positionals: [{ name: 'SPEC|IMAGE', required: true, description: 'a spec file, or an OCI layout directory (DIR or DIR:TAG)' }],
+  positionals: [{ name: 'SPEC|IMAGE', required: true, description: 'a spec file, or an image: OCI layout (DIR or DIR:TAG), oci-/docker-archive, registry reference' }],
   passThrough: { name: 'COMMAND [ARGS...]', description: 'the command (or, with --entrypoint or --args, the arguments)' },
   options: [
     { name: 'entrypoint', type: 'string', value: 'PATH', description: 'run PATH, with the words after -- as its arguments ("" for none: they are the whole command)' },
@@ -29,6 +31,7 @@ export const runCommand: Command = {
     "strata run examples/python.yaml -- python3 -c 'import requests; print(requests.__version__)'",
     'strata run examples/redis.yaml --args -- --version',
     'strata run redis.oci:latest --network none',
+    'strata run 127.0.0.1:5000/redis-server --insecure -- redis-cli --version',
     'strata run examples/python.yaml --volume "$PWD:/app" -- python3 main.py',
   ],
   async run(args, out) {

@@ -12,12 +12,13 @@ export const shellCommand: Command = {
   description: [
     'PKG... are Debian package names (locked against this machine\'s apt sources; the lock is kept in the',
     'cache, so the same names give the same environment until --update), or give one spec file, or an',
-    'OCI layout (DIR or DIR:TAG). A closure without a shell gets bash. Inside: you, as yourself; the',
+    'image (an OCI layout DIR or DIR:TAG, an oci-/docker-archive, a registry reference HOST/NAME:TAG).',
+    'A closure without a shell gets bash. Inside: you, as yourself; the',
     'current directory mounted read-write at the same path; HOME an empty private directory; the',
     'host\'s DNS; everything else read-only. Needs bubblewrap and user namespaces (no root, no daemon).',
     'With -- COMMAND, runs that instead of the shell. Exits with the shell\'s (or command\'s) status.',
   ].join('\n'),
-  positionals: [{ name: 'PKG|SPEC|IMAGE', required: true, variadic: true, description: 'package names, or one spec file, or one OCI layout directory' }],
+  positionals: [{ name: 'PKG|SPEC|IMAGE', required: true, variadic: true, description: 'package names, or one spec file, or one image (layout, archive, registry reference)' }],
   passThrough: { name: 'COMMAND [ARGS...]', description: 'run this command in the environment instead of an interactive shell' },
   options: [
     { name: 'update', type: 'boolean', description: 'package names: re-resolve them against the archive now (a new lock)' },
