@@ -13,7 +13,7 @@ import { httpError } from './http-errors.js';
 import { homePage } from './home-page.js';
 import type { Metrics } from './metrics.js';
 import { parseRange } from './range.js';
-import type { Registry } from './registry.js';
+import type { ManifestResult, Registry } from './registry.js';
 import { parseRoute, type Route } from './routes.js';
 
 export interface HttpRequest {
@@ -40,7 +40,8 @@ export interface BodyPump {
   pump(write: (chunk: Uint8Array) => Promise<void>): Promise<void>;
 }
 
-export type Handler = (req: HttpRequest) => Promise<HttpResponse>;
+/** A response now (a manifest in memory, a refusal) or once it is ready. */
+export type Handler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
 
 const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
 
@@ -75,6 +76,20 @@ function notModified(req: HttpRequest, digest: string): boolean {
 
 export function createHandler(registry: Registry, metrics: Metrics, hostOf: (req: HttpRequest) => string = (r) => header(r, 'host') ?? 'localhost:5000'): Handler {
   const manifestHeaders = new Map<string, Record<string, string>>();
+  function manifestResponse(req: HttpRequest, m: ManifestResult): HttpResponse {
+    const log = { via: m.via, digest: m.digest };
+    if (notModified(req, m.digest)) return { status: 304, headers: { ...API_VERSION, 'docker-content-digest': m.digest, etag: `"${m.digest}"` }, log };
+    // The headers of a manifest never change: built once per digest, shared by responses.
+    let headers = manifestHeaders.get(m.digest);
+    if (headers === undefined) {
+      headers = { 'content-type': m.mediaType, 'content-length': String(m.bytes.length), ...API_VERSION, 'docker-content-digest': m.digest, etag: `"${m.digest}"` };
+      if (manifestHeaders.size >= 10_000) manifestHeaders.clear();
+      manifestHeaders.set(m.digest, headers);
+    }
+    const res: HttpResponse = { status: 200, headers, log };
+    if (req.method !== 'HEAD') res.body = m.bytes;
+    return res;
+  }
   async function route(req: HttpRequest, r: Route): Promise<HttpResponse> {
     switch (r.kind) {
       case 'home': {
@@ -98,21 +113,8 @@ export function createHandler(registry: Registry, metrics: Metrics, hostOf: (req
         throw new StrataError('UNSUPPORTED', `${req.method} ${req.url.split('?')[0]!.slice(0, 200)}: strata serve builds images from Debian packages on demand and accepts no pushes or deletes`, {
           hint: 'pull NAME:latest to get an image; push to a registry such as docker-registry instead',
         });
-      case 'manifest': {
-        const m = registry.cachedManifest(r.name, r.reference, req.headers.accept) ?? (await registry.manifest(r.name, r.reference, req.headers.accept));
-        const log = { via: m.via, digest: m.digest };
-        if (notModified(req, m.digest)) return { status: 304, headers: { ...API_VERSION, 'docker-content-digest': m.digest, etag: `"${m.digest}"` }, log };
-        // The headers of a manifest never change: built once per digest, shared by responses.
-        let headers = manifestHeaders.get(m.digest);
-        if (headers === undefined) {
-          headers = { 'content-type': m.mediaType, 'content-length': String(m.bytes.length), ...API_VERSION, 'docker-content-digest': m.digest, etag: `"${m.digest}"` };
-          if (manifestHeaders.size >= 10_000) manifestHeaders.clear();
-          manifestHeaders.set(m.digest, headers);
-        }
-        const res: HttpResponse = { status: 200, headers, log };
-        if (req.method !== 'HEAD') res.body = m.bytes;
-        return res;
-      }
+      case 'manifest':
+        return manifestResponse(req, await registry.manifest(r.name, r.reference, req.headers.accept));
       case 'blob': {
         registry.resolve(r.name);
         digestHex(r.digest);
@@ -160,22 +162,40 @@ export function createHandler(registry: Registry, metrics: Metrics, hostOf: (req
     }
   }
 
-  return async (req) => {
+  function failure(req: HttpRequest, kind: string, e: unknown): HttpResponse {
+    const err = httpError(e);
+    const v2 = req.url.startsWith('/v2');
+    const headers = { ...(v2 ? API_VERSION : {}), ...err.headers, 'content-type': 'application/json', 'content-length': String(err.body.length) };
+    const res: HttpResponse = { status: err.status, headers, log: { route: kind, error: err.error.code } };
+    if (err.status >= 500 && err.error.code === 'INTERNAL') res.log.detail = err.error.message;
+    if (req.method !== 'HEAD') res.body = err.body;
+    return res;
+  }
+
+  // A manifest already in memory is answered at once, without a promise (the hot path: an
+  // image pulled again); everything else goes through route().
+  return (req) => {
     let kind = 'unknown';
     try {
       const r = parseRoute(req.method, req.url);
       kind = r.kind;
-      const res = await route(req, r);
-      res.log.route = kind;
-      return res;
+      if (r.kind === 'manifest') {
+        const m = registry.cachedManifest(r.name, r.reference, req.headers.accept);
+        if (m !== undefined) {
+          const res = manifestResponse(req, m);
+          res.log.route = kind;
+          return res;
+        }
+      }
+      return route(req, r).then(
+        (res) => {
+          res.log.route = kind;
+          return res;
+        },
+        (e: unknown) => failure(req, kind, e),
+      );
     } catch (e) {
-      const err = httpError(e);
-      const v2 = req.url.startsWith('/v2');
-      const headers = { ...(v2 ? API_VERSION : {}), ...err.headers, 'content-type': 'application/json', 'content-length': String(err.body.length) };
-      const res: HttpResponse = { status: err.status, headers, log: { route: kind, error: err.error.code } };
-      if (err.status >= 500 && err.error.code === 'INTERNAL') res.log.detail = err.error.message;
-      if (req.method !== 'HEAD') res.body = err.body;
-      return res;
+      return failure(req, kind, e);
     }
   };
 }

@@ -12,6 +12,7 @@ import type { Handler, HttpResponse } from './handler.js';
 import { httpError } from './http-errors.js';
 
 export interface RequestLog {
+  kind: 'request';
   time: string;
   method: string;
   path: string;
@@ -127,6 +128,7 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listening
   const report = (req: IncomingMessage, res: ServerResponse, start: number, out: HttpResponse | undefined, sent: () => number) => {
     if (opts.onRequest === undefined) return;
     const entry: RequestLog = {
+      kind: 'request',
       time: now(),
       method: req.method ?? '',
       path: (req.url ?? '').slice(0, 512),
@@ -167,7 +169,14 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listening
     if (reading && (declared > opts.bodyBytes || (chunked && opts.bodyBytes === 0))) {
       answer(errorResponse(new StrataError('REQUEST_TOO_LARGE', `the request has a body of ${chunked ? 'unknown length' : `${declared} bytes`}; this server accepts at most ${opts.bodyBytes} (limits.body-size)`), head));
     } else {
-      handler({ method, url: req.url ?? '/', headers: req.headers }).then(answer, (e: unknown) => answer(errorResponse(e, head)));
+      let result: HttpResponse | Promise<HttpResponse>;
+      try {
+        result = handler({ method, url: req.url ?? '/', headers: req.headers });
+      } catch (e) {
+        result = errorResponse(e, head);
+      }
+      if (result instanceof Promise) result.then(answer, (e: unknown) => answer(errorResponse(e, head)));
+      else answer(result);
     }
     if (reading && (declared > 0 || chunked)) req.resume();
   });
@@ -180,7 +189,7 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listening
     const message = tooLarge ? `the request headers are larger than ${opts.headerBytes} bytes (limits.header-size)` : `malformed request (${err.code ?? err.message})`;
     const body = JSON.stringify({ errors: [{ code: tooLarge ? 'SIZE_INVALID' : 'UNSUPPORTED', message }] });
     socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    opts.onRequest?.({ time: new Date().toISOString(), method: '', path: '', status, bytes: Buffer.byteLength(body), ms: 0, remote: (socket as { remoteAddress?: string }).remoteAddress ?? '', error: tooLarge ? 'REQUEST_TOO_LARGE' : 'MALFORMED' });
+    opts.onRequest?.({ kind: 'request', time: new Date().toISOString(), method: '', path: '', status, bytes: Buffer.byteLength(body), ms: 0, remote: (socket as { remoteAddress?: string }).remoteAddress ?? '', error: tooLarge ? 'REQUEST_TOO_LARGE' : 'MALFORMED' });
   });
 
   return new Promise((resolve, reject) => {

@@ -13,15 +13,28 @@ export function labelText(labels: Labels): string {
   return `{${keys.map((k) => `${k}="${esc(labels[k]!)}"`).join(',')}}`;
 }
 
+/** One series' value; callers on a hot path keep the cell and add to it directly. */
+export interface Cell {
+  value: number;
+}
+
+/** One histogram series. */
+export interface HistogramCell {
+  labels: string;
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
 interface Family {
   help: string;
   type: 'counter' | 'gauge' | 'histogram';
-  series: Map<string, number>;
+  series: Map<string, Cell>;
 }
 
 export class Metrics {
   private readonly families = new Map<string, Family>();
-  private readonly histograms = new Map<string, { labels: string; buckets: number[]; sum: number; count: number }>();
+  private readonly histograms = new Map<string, HistogramCell>();
   /** Gauges computed when rendered (builds running, snapshot held). */
   private readonly gauges: Array<() => Array<{ name: string; help: string; labels: Labels; value: number }>> = [];
 
@@ -34,14 +47,24 @@ export class Metrics {
     return f;
   }
 
-  inc(name: string, help: string, labels: Labels | string = {}, by = 1): void {
+  /** The cell of a counter series (created at 0): `cell.value += n` counts. */
+  counter(name: string, help: string, labels: Labels | string = {}): Cell {
     const s = this.family(name, help, 'counter').series;
     const key = typeof labels === 'string' ? labels : labelText(labels);
-    s.set(key, (s.get(key) ?? 0) + by);
+    let cell = s.get(key);
+    if (cell === undefined) {
+      cell = { value: 0 };
+      s.set(key, cell);
+    }
+    return cell;
   }
 
-  /** `labels` may be given as labelText(labels), for callers on a hot path that reuse it. */
-  observe(name: string, help: string, labels: Labels | string, seconds: number): void {
+  inc(name: string, help: string, labels: Labels | string = {}, by = 1): void {
+    this.counter(name, help, labels).value += by;
+  }
+
+  /** The cell of a histogram series, for observeIn. */
+  histogram(name: string, help: string, labels: Labels | string): HistogramCell {
     this.family(name, help, 'histogram');
     const text = typeof labels === 'string' ? labels : labelText(labels);
     const key = `${name}${text}`;
@@ -50,6 +73,15 @@ export class Metrics {
       h = { labels: text, buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
       this.histograms.set(key, h);
     }
+    return h;
+  }
+
+  /** `labels` may be given as labelText(labels), for callers on a hot path that reuse it. */
+  observe(name: string, help: string, labels: Labels | string, seconds: number): void {
+    Metrics.observeIn(this.histogram(name, help, labels), seconds);
+  }
+
+  static observeIn(h: HistogramCell, seconds: number): void {
     // Counted in the first bucket that holds it; render() accumulates (Prometheus buckets are cumulative).
     let i = 0;
     while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
@@ -64,7 +96,7 @@ export class Metrics {
 
   /** The value of one counter series (tests and the home page). */
   value(name: string, labels: Labels = {}): number {
-    return this.families.get(name)?.series.get(labelText(labels)) ?? 0;
+    return this.families.get(name)?.series.get(labelText(labels))?.value ?? 0;
   }
 
   render(): string {
@@ -74,7 +106,7 @@ export class Metrics {
     {
       for (const g of computed) {
         const f = this.family(g.name, g.help, 'gauge');
-        f.series.set(labelText(g.labels), g.value);
+        f.series.set(labelText(g.labels), { value: g.value });
       }
     }
     for (const name of [...this.families.keys()].sort()) {
@@ -91,7 +123,7 @@ export class Metrics {
         }
         continue;
       }
-      for (const [labels, v] of [...f.series].sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(`${name}${labels} ${v}`);
+      for (const [labels, v] of [...f.series].sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(`${name}${labels} ${v.value}`);
     }
     return `${lines.join('\n')}\n`;
   }

@@ -10,11 +10,11 @@ import type { BuildEvent } from './builder.js';
 import { splitListen, type ServerConfig } from './config.js';
 import { createHandler, type Handler } from './handler.js';
 import { listen, type Listening, type RequestLog } from './listen.js';
-import { Metrics, labelText } from './metrics.js';
+import { Metrics, labelText, type Cell, type HistogramCell } from './metrics.js';
 import { Registry } from './registry.js';
 import type { SnapshotEvent } from './snapshot.js';
 
-export type LogEntry = ({ kind: 'request' } & RequestLog) | ({ kind: 'event'; time: string } & (BuildEvent | SnapshotEvent));
+export type LogEntry = RequestLog | ({ kind: 'event'; time: string } & (BuildEvent | SnapshotEvent));
 
 export interface StartOptions {
   config: ServerConfig;
@@ -64,21 +64,43 @@ function countEvent(metrics: Metrics, e: BuildEvent | SnapshotEvent): void {
   }
 }
 
-/** Label texts of the request metrics, made once per combination (this runs for every request). */
-const requestLabels = new Map<string, { full: string; route: string }>();
+/** The series a request counts in, found once per route, method and status (this runs for every request). */
+interface RequestSeries {
+  requests: Cell;
+  bytes: Cell;
+  duration: HistogramCell;
+  /** Manifest requests by how the image was found (hit, build, join, digest). */
+  via: Map<string, Cell>;
+}
+const requestSeries = new WeakMap<Metrics, Map<string, RequestSeries>>();
 
 function countRequest(metrics: Metrics, r: RequestLog): void {
   const route = typeof r.route === 'string' ? r.route : 'invalid';
   const combo = `${route} ${r.method} ${r.status}`;
-  let labels = requestLabels.get(combo);
-  if (labels === undefined) {
-    labels = { full: labelText({ route, method: r.method.slice(0, 16), status: String(r.status) }), route: labelText({ route }) };
-    if (requestLabels.size < 1000) requestLabels.set(combo, labels);
+  let known = requestSeries.get(metrics);
+  if (known === undefined) requestSeries.set(metrics, (known = new Map()));
+  let series = known.get(combo);
+  if (series === undefined) {
+    const routeLabel = labelText({ route });
+    series = {
+      requests: metrics.counter('strata_http_requests_total', 'HTTP requests, by route, method and status.', { route, method: r.method.slice(0, 16), status: String(r.status) }),
+      bytes: metrics.counter('strata_http_response_bytes_total', 'Body bytes sent, by route.', routeLabel),
+      duration: metrics.histogram('strata_http_request_duration_seconds', 'Time to answer a request.', routeLabel),
+      via: new Map(),
+    };
+    if (known.size < 1000) known.set(combo, series);
   }
-  metrics.inc('strata_http_requests_total', 'HTTP requests, by route, method and status.', labels.full);
-  metrics.inc('strata_http_response_bytes_total', 'Body bytes sent, by route.', labels.route, r.bytes);
-  metrics.observe('strata_http_request_duration_seconds', 'Time to answer a request.', labels.route, r.ms / 1000);
-  if (route === 'manifest' && typeof r.via === 'string') metrics.inc('strata_manifest_requests_total', 'Manifest requests by how the image was found: hit (stored), build, join (another request\'s build), digest.', { via: r.via });
+  series.requests.value++;
+  series.bytes.value += r.bytes;
+  Metrics.observeIn(series.duration, r.ms / 1000);
+  if (route === 'manifest' && typeof r.via === 'string') {
+    let cell = series.via.get(r.via);
+    if (cell === undefined) {
+      cell = metrics.counter('strata_manifest_requests_total', 'Manifest requests by how the image was found: hit (stored), build, join (another request\'s build), digest.', { via: r.via });
+      if (series.via.size < 16) series.via.set(r.via, cell);
+    }
+    cell.value++;
+  }
 }
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
@@ -104,7 +126,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       bodyBytes: opts.config.limits.bodyBytes,
       onRequest: (r) => {
         countRequest(metrics, r);
-        log({ kind: 'request', ...r });
+        log(r);
       },
     });
   }
