@@ -143,8 +143,7 @@ async function buildFromLock(rootfs: RootfsCache, key: string, kind: 'spec' | 'a
   opts.onProgress?.({ phase: 'assemble' });
   const layers = platform.layers.map((l) => l.diffId);
   const env = await rootfs.ensureEnv(layers);
-  const record: TargetRecord = {
-    format: 1,
+  const record: Omit<TargetRecord, 'format'> = {
     kind,
     name,
     architecture: arch,
@@ -155,8 +154,7 @@ async function buildFromLock(rootfs: RootfsCache, key: string, kind: 'spec' | 'a
     lockDigest: `sha256:${lockfileDigest(lock)}`,
   };
   if (addedShell.length > 0) record.addedShell = addedShell;
-  await rootfs.writeTarget(key, record);
-  return { record, root: env.root };
+  return { record: await rootfs.writeTarget(key, record), root: env.root };
 }
 
 async function openSpec(rootfs: RootfsCache, t: SpecFiles, opts: OpenOptions): Promise<OpenedEnv> {
@@ -287,8 +285,7 @@ async function openImage(rootfs: RootfsCache, t: { ref: string; registry?: Remot
     opts.onProgress?.({ phase: 'assemble' });
     const layers = p.layers.map((l) => l.diffId);
     const env = await rootfs.ensureEnv(layers);
-    const record: TargetRecord = {
-      format: 1,
+    const record = await rootfs.writeTarget(key, {
       kind: 'image',
       name: t.ref,
       architecture: opts.architecture,
@@ -296,8 +293,7 @@ async function openImage(rootfs: RootfsCache, t: { ref: string; registry?: Remot
       layers,
       config: configOf(p.config.value.config ?? {}),
       manifestDigest: identity,
-    };
-    await rootfs.writeTarget(key, record);
+    });
     return { key, record, root: env.root, cold: true };
   } finally {
     await image.close();

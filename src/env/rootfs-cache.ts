@@ -142,8 +142,11 @@ export class RootfsCache {
     return record;
   }
 
-  async writeTarget(key: Sha256Hex, record: TargetRecord): Promise<void> {
-    await this.cache.writeAtomic(`rootfs/targets/${key}.json`, JSON.stringify(record, null, 2));
+  /** Records what a target resolves to, in this version's format (readTarget skips any other). */
+  async writeTarget(key: Sha256Hex, record: Omit<TargetRecord, 'format'>): Promise<TargetRecord> {
+    const full: TargetRecord = { format: ENV_FORMAT, ...record };
+    await this.cache.writeAtomic(`rootfs/targets/${key}.json`, JSON.stringify(full, null, 2));
+    return full;
   }
 
   /** Marks a target as used now. */
