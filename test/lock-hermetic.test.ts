@@ -144,6 +144,8 @@ describe('resolution', () => {
 
   test('failures explain themselves', async () => {
     await expectCode(lockSpec(`${fixtureSource()}packages: [fixap]\n`), 'PACKAGE_UNKNOWN', /did you mean fixapp/);
+    // A name that exists at other versions is not "unknown": the versions there are listed.
+    await expectCode(lockSpec(`${fixtureSource()}packages: ["fixapp (>= 2:0)"]\n`), 'UNSATISFIABLE', /fixapp \(>= 2:0\): available [^ ]+ \(fixture[^)]*\).*none satisfies it/);
     const e = await expectCode(lockSpec(`${fixtureSource()}packages: [fixchain]\n`), 'UNSATISFIABLE', /libfix6 \(>= 9\.0\)/);
     assert.match(e.message, /fixchain → fixbroken/);
     assert.match(e.message, /2\.1-1\+deb1u1 \(fixture-updates\)/);

@@ -355,7 +355,11 @@ class Solver {
       const providers = ob.suite === undefined ? this.providerCandidates(atom) : [];
       if (ob.request !== undefined && real.length === 0) {
         const names = [...new Set(providers.map((p) => p.record.name))];
-        if (names.length === 0) return this.unknownRequest(ob.request);
+        if (names.length === 0) {
+          // The name exists, but not in the asked suite or at the asked version: say which are there.
+          if (this.u.packages(atom.name).length > 0) return this.unsatisfiable(ob, [this.noCandidate(atom, ob.suite)]);
+          return this.unknownRequest(ob.request);
+        }
         if (names.length > 1) {
           return new StrataError('UNSATISFIABLE', `${ob.request.name} is a virtual package provided by ${names.join(', ')}; request one of them`, {
             detail: { package: ob.request.name, providers: names },
