@@ -26,6 +26,7 @@ export function homePage(registry: Registry, host: string, html: boolean): strin
     `  podman pull --tls-verify=false ${host}/redis-server`,
     `  podman run --rm ${host}/shell/curl curl --version`,
     `  skopeo inspect --tls-verify=false docker://${host}/python3/python3-requests`,
+    `  strata run ${host}/shell/jq --insecure -- jq --version     # no engine, no root`,
     '',
     'Names',
     '  - Packages are a set: python3/python3-requests and python3-requests/python3 are one image.',
