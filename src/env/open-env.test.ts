@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { CacheDir } from '../cache/cache-dir.js';
+import { isStrataError } from '../errors.js';
 import { canonicalJson } from '../digest/canonical-json.js';
 import { tarToBuffer } from '../archive/tar-writer.js';
 import { openEnvironment } from './open-env.js';
@@ -14,13 +15,13 @@ import { ENV_FORMAT } from './rootfs-cache.js';
 const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A one-layer OCI layout by hand: /etc/hello. */
-async function tinyLayout(dir: string): Promise<void> {
+async function tinyLayout(dir: string, architecture = 'amd64'): Promise<void> {
   const tar = await tarToBuffer([
     { entry: { path: 'etc', type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 } },
     { entry: { path: 'etc/hello', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 6, mtime: 0 }, content: Buffer.from('hello\n') },
   ]);
   const gz = gzipSync(tar);
-  const config = Buffer.from(canonicalJson({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${hex(tar)}`] } }));
+  const config = Buffer.from(canonicalJson({ architecture, os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${hex(tar)}`] } }));
   const manifest = Buffer.from(
     canonicalJson({
       schemaVersion: 2,
@@ -54,4 +55,17 @@ test('a second open of the same image is a hit: the target record is read back, 
   assert.deepEqual(phases, []);
   const [record] = await readdir(join(work, 'cache', 'rootfs', 'targets'));
   assert.equal((JSON.parse(await readFile(join(work, 'cache', 'rootfs', 'targets', record!), 'utf8')) as { format: number }).format, ENV_FORMAT);
+});
+
+test('an image for another architecture is refused before anything is unpacked, saying how to get one for this machine', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'strata-open-env-'));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  const layout = join(work, 'arm.oci');
+  await tinyLayout(layout, 'arm64');
+  const cache = await CacheDir.open(join(work, 'cache'));
+  await assert.rejects(
+    openEnvironment({ kind: 'image', ref: layout }, { cache, architecture: 'amd64' }),
+    (e) => isStrataError(e, 'IMAGE_INVALID') && /is for linux\/arm64, and this machine is linux\/amd64/.test(e.message) && /--arch amd64/.test(e.hint ?? ''),
+  );
+  await assert.rejects(readdir(join(work, 'cache', 'rootfs', 'layers')), 'nothing was unpacked');
 });

@@ -240,6 +240,8 @@ async function adhocFiles(t: { packages: string[]; update: boolean }, opts: Open
 }
 
 const unusable = (label: string, why: string) => new StrataError('IMAGE_INVALID', `${label}: ${why}`, { hint: 'rebuild or re-copy the image' });
+const otherPlatform = (label: string, why: string, arch: string) =>
+  new StrataError('IMAGE_INVALID', `${label}: ${why}`, { hint: `environments run on this machine's platform: build the image for ${arch} too (architectures: in the spec, or strata build --arch ${arch})` });
 
 /** The platform of an opened image that runs on this machine. */
 function platformFor(image: OpenedImage, architecture: string): PlatformImage {
@@ -251,10 +253,10 @@ function platformFor(image: OpenedImage, architecture: string): PlatformImage {
           const [os, arch, variant] = x.platform.split('/');
           return os === want.os && arch === want.architecture && (want.variant === undefined || variant === undefined || variant === want.variant);
         });
-  if (p === undefined) throw unusable(image.label, `has no image for this machine (${want.os}/${want.architecture}); it has ${image.platforms.map((x) => x.platform).join(', ')}`);
+  if (p === undefined) throw otherPlatform(image.label, `has no image for this machine (${want.os}/${want.architecture}); it has ${image.platforms.map((x) => x.platform).join(', ')}`, architecture);
   for (const doc of [p.manifest, p.config]) if (doc !== undefined && doc.actualDigest !== doc.digest) throw unusable(image.label, `blob ${doc.digest} does not match its digest`);
   const config = p.config.value;
-  if (config.architecture !== want.architecture) throw unusable(image.label, `the image is for ${config.os}/${config.architecture}, and this machine is ${want.os}/${want.architecture}`);
+  if (config.architecture !== want.architecture) throw otherPlatform(image.label, `the image is for ${config.os}/${config.architecture}, and this machine is ${want.os}/${want.architecture}`, architecture);
   return p;
 }
 
