@@ -1,7 +1,7 @@
 // Owns what `strata shell` and `strata run` share: their common options, telling a spec, an
 // image and package names apart, opening the environment with progress on the terminal,
 // and running the prepared sandbox.
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { EnvTarget, OpenedEnv } from '../env/open-env.js';
@@ -34,7 +34,6 @@ async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
 
 /** Whether the file is a tar archive (an oci-archive or a docker-archive), not a spec. */
 async function isTarFile(path: string): Promise<boolean> {
-  const { open } = await import('node:fs/promises');
   const handle = await open(path, 'r');
   try {
     const head = Buffer.alloc(512);
@@ -56,19 +55,24 @@ const TRANSPORT = /^(oci|oci-archive|docker-archive):|^docker:\/\//;
 export async function targetFromWords(words: string[], args: ParsedArgs, opts: { forShell: boolean; update: boolean }): Promise<EnvTarget> {
   if (words.length === 1) {
     const word = words[0]!;
-    const image = async (): Promise<EnvTarget> => ({ kind: 'image', ref: word, registry: await remoteOptionsFromArgs(args) });
+    // A local image is named by its absolute path (what `strata cache ls` shows), a tag kept.
+    const image = async (local?: { path: string; tag?: string }): Promise<EnvTarget> => ({
+      kind: 'image',
+      ref: local === undefined ? word : `${resolve(local.path)}${local.tag === undefined ? '' : `:${local.tag}`}`,
+      registry: await remoteOptionsFromArgs(args),
+    });
     const kind = await kindOf(word);
-    if (kind === 'file') return (await isTarFile(word)) ? await image() : { kind: 'spec', specPath: word, lockPath: lockfilePathFor(args, word), forShell: opts.forShell };
+    if (kind === 'file') return (await isTarFile(word)) ? await image({ path: word }) : { kind: 'spec', specPath: word, lockPath: lockfilePathFor(args, word), forShell: opts.forShell };
     if (TRANSPORT.test(word)) return await image();
     const colon = word.lastIndexOf(':');
-    const [dir] = kind === 'dir' ? [word] : colon > 0 ? [word.slice(0, colon)] : [word];
+    const [dir, tag] = kind === 'dir' ? [word, undefined] : colon > 0 ? [word.slice(0, colon), word.slice(colon + 1)] : [word, undefined];
     const dirKind = await kindOf(dir);
     if (dirKind === 'dir') {
       const { isOciLayout } = await import('../image/layout-reader.js');
       if (!(await isOciLayout(dir))) throw new StrataError('USAGE', `${dir} is a directory but not an OCI image layout (it has no oci-layout file)`, { hint: 'give a spec file, an image (OCI layout, oci-archive, docker-archive, registry reference) or package names' });
-      return await image();
+      return await image({ path: dir, ...(tag === undefined ? {} : { tag }) });
     }
-    if (dirKind === 'file' && (await isTarFile(dir))) return await image(); // ARCHIVE:TAG
+    if (dirKind === 'file' && tag !== undefined && (await isTarFile(dir))) return await image({ path: dir, tag }); // ARCHIVE:TAG
     if (/\.(ya?ml|json)$/.test(word) || word.startsWith('.') || word.startsWith('/')) {
       throw new StrataError('SPEC_NOT_FOUND', `${word}: no such file`, { hint: 'give a spec file (docs/spec.md), an image (OCI layout, archive or registry reference), or package names' });
     }
