@@ -2,7 +2,8 @@
 // against a signed archive served on 127.0.0.1 whose bash and libc are this machine's own
 // (helpers/env-fixture.ts): ad-hoc locks kept in the cache until --update, exit codes, stdin
 // and files passing through, the image's user, env, workdir and entrypoint, volumes and the
-// network switch, images (OCI layouts, oci- and docker-archives, a registry reference), a
+// network switch, images (OCI layouts, oci- and docker-archives, registry references — a
+// docker-registry and strata serve's on-demand images), a
 // hostile layer, and every refusal with its message.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,10 @@ import { runCli, type CliResult } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { startEnvArchive, type EnvArchive } from './helpers/env-fixture.js';
 import { startRegistry } from './helpers/registry.js';
+import { CacheDir } from '../src/cache/cache-dir.js';
+import { defaultServerConfig } from '../src/server/config.js';
+import { startServer } from '../src/server/serve.js';
+import { FsStore } from '../src/store/fs-store.js';
 
 let work: string;
 let fixture: EnvArchive;
@@ -256,6 +261,30 @@ describe('strata run IMAGE (an OCI layout, an archive, a registry reference)', (
     const missing = await strata(['run', `${reg.host}/fixture/none:1`, '--insecure', '--', 'fixtool']);
     assert.equal(missing.code, 1, show(missing));
     assert.match(missing.stderr, /MANIFEST_UNKNOWN|NAME_UNKNOWN/);
+  });
+
+  test('an image strata serve builds on demand runs from its registry name, with no engine', async (t) => {
+    const config = defaultServerConfig();
+    config.listen = '127.0.0.1:0';
+    config.source = { mirror: fixture.server.url, suites: ['fixture'], keyring: fixture.archive.keyring };
+    config.refreshSeconds = 0;
+    const server = await startServer({ config, store: await FsStore.open(join(work, 'serve-store')), cache: await CacheDir.open(join(work, 'serve-cache')), workers: 1 });
+    t.after(() => server.close());
+    const host = server.url.replace(/^http:\/\//, '');
+    // fixtool is a bash script and depends on nothing: alone, its interpreter is missing, and
+    // the message says so (not bwrap's "execvp: No such file or directory").
+    const alone = await strata(['run', `${host}/fixtool`, '--insecure', '--', 'fixtool', 'from-serve']);
+    assert.equal(alone.code, 127, show(alone));
+    assert.match(alone.stderr, /fixtool: it needs \/bin\/bash, which is not in the environment/);
+    // With bash in the set, it runs: the server locked and built the image on the first pull.
+    const first = await strata(['run', `${host}/fixtool/bash`, '--insecure', '--', 'fixtool', 'from-serve']);
+    // (An earlier test published fixtool 2.0 to the archive; the server locks what is there now.)
+    assert.match(first.stdout, /^fixtool [0-9.]+: from-serve\n$/, show(first));
+    const nonroot = await strata(['run', `${host}/nonroot/fixtool/bash`, '--insecure', '--', 'bash', '-c', 'echo $UID']);
+    assert.equal(nonroot.stdout, '65532\n', show(nonroot));
+    const unknown = await strata(['run', `${host}/no-such-tool`, '--insecure', '--', 'true']);
+    assert.equal(unknown.code, 1, show(unknown));
+    assert.match(unknown.stderr, /no package named no-such-tool/);
   });
 
   test('a layer that climbs out with ".." is refused and writes nothing outside the cache', async () => {

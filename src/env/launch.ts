@@ -12,7 +12,7 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { resolve as resolvePath, posix, join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { closestNames } from '../util/closest-name.js';
-import { findCommand, listCommands } from './command-lookup.js';
+import { findCommand, listCommands, missingInterpreter } from './command-lookup.js';
 import type { Invoker } from './host.js';
 import type { OpenedEnv } from './open-env.js';
 import { sandboxArgs, normaliseTarget, type SandboxMount, type TreeView } from './sandbox-plan.js';
@@ -125,6 +125,16 @@ export async function resolveUser(root: string, spec: string): Promise<{ uid: nu
   return { uid, gid, home: entry?.[5] };
 }
 
+/** Refuses a command whose interpreter (script #!, ELF loader) the environment lacks: bwrap would only say ENOENT. */
+async function checkInterpreter(opened: OpenedEnv, command: string, found: string, pathVar: string): Promise<void> {
+  const missing = await missingInterpreter(opened.root, found, pathVar);
+  if (missing === undefined) return;
+  throw new StrataError('COMMAND_NOT_FOUND', `${command}: it needs ${missing}, which is not in the environment ${opened.record.name}`, {
+    detail: { command, path: found, missing },
+    hint: 'add the package that ships it to the packages (for a shell script, bash or dash), or run another command',
+  });
+}
+
 /** A COMMAND_NOT_FOUND error that lists what the environment has. */
 async function notFound(opened: OpenedEnv, command: string, pathVar: string): Promise<StrataError> {
   const commands = await listCommands(opened.root, pathVar);
@@ -200,7 +210,9 @@ export async function shellSandbox(opened: OpenedEnv, o: ShellOptions): Promise<
   }
   let argv: string[];
   if (o.command.length > 0) {
-    if ((await findCommand(opened.root, o.command[0]!, pathVar, o.cwd)) === undefined) throw await notFound(opened, o.command[0]!, pathVar);
+    const found = await findCommand(opened.root, o.command[0]!, pathVar, o.cwd);
+    if (found === undefined) throw await notFound(opened, o.command[0]!, pathVar);
+    await checkInterpreter(opened, o.command[0]!, found, pathVar);
     argv = o.command;
   } else {
     if (shell === undefined) throw await notFound(opened, 'sh', pathVar);
@@ -285,9 +297,12 @@ export async function runSandboxFor(opened: OpenedEnv, o: RunOptions): Promise<S
   if (!mounted && (await treeView(opened.root).lookup(workdir)).type !== 'dir') {
     throw new StrataError('USAGE', `the working directory ${workdir} is not a directory of the environment`, { hint: 'give --workdir DIR, or mount one there with --volume HOST:DIR' });
   }
-  if ((await findCommand(opened.root, argv[0]!, pathVar, workdir)) === undefined) {
+  const found = await findCommand(opened.root, argv[0]!, pathVar, workdir);
+  if (found === undefined) {
     const onVolume = argv[0]!.includes('/') && o.volumes.some((v) => posix.resolve(workdir, argv[0]!).startsWith(`${v.target}/`));
     if (!onVolume) throw await notFound(opened, argv[0]!, pathVar);
+  } else {
+    await checkInterpreter(opened, argv[0]!, found, pathVar);
   }
   const mounts: SandboxMount[] = o.volumes.map((v) => ({ kind: v.readOnly ? 'ro-bind' : 'bind', source: v.source, target: v.target }));
   // The image's Volumes (spec `paths` with volume: true) get a fresh writable tmpfs, as an
