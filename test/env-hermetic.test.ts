@@ -9,14 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../src/digest/canonical-json.js';
 import { tarToBuffer } from '../src/archive/tar-writer.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { startEnvArchive, type EnvArchive } from './helpers/env-fixture.js';
 import { startRegistry } from './helpers/registry.js';
+import { writeOneLayerLayout } from './helpers/one-layer-layout.js';
 import { CacheDir } from '../src/cache/cache-dir.js';
 import { defaultServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/serve.js';
@@ -294,21 +292,7 @@ describe('strata run IMAGE (an OCI layout, an archive, a registry reference)', (
       { entry: { path: 'etc', type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 } },
       { entry: { path: `etc/../../../../../../../../..${victim}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 2, mtime: 0 }, content: Buffer.from('x\n') },
     ]);
-    const gz = gzipSync(tar);
-    const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-    const config = Buffer.from(canonicalJson({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${hex(tar)}`] } }));
-    const manifest = Buffer.from(
-      canonicalJson({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${hex(config)}`, size: config.length },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${hex(gz)}`, size: gz.length }],
-      }),
-    );
-    await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
-    for (const b of [gz, config, manifest]) await writeFile(join(layout, 'blobs', 'sha256', hex(b)), b);
-    await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-    await writeFile(join(layout, 'index.json'), canonicalJson({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${hex(manifest)}`, size: manifest.length }] }));
+    await writeOneLayerLayout(layout, tar);
     const r = await strata(['run', layout, '--', '/bin/sh']);
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /IMAGE_INVALID.*climbs out of the layer/);

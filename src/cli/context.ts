@@ -1,6 +1,6 @@
 // Owns what several commands share: opening the cache, loading the spec and its lockfile,
 // writing a lockfile atomically, and turning library progress events into a progress line.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StrataError } from '../errors.js';
@@ -77,6 +77,18 @@ export async function loadSpecAndLock(args: ParsedArgs, specPath: string, memo?:
     });
   }
   return { loaded, lock, lockPath };
+}
+
+/** Whether a file is a tar archive (an oci-archive or a docker-archive): the ustar magic of its first header. */
+export async function isTarFile(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(263);
+    const { bytesRead } = await handle.read(head, 0, 263, 0);
+    return bytesRead === 263 && head.toString('latin1', 257, 262) === 'ustar';
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {

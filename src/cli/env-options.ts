@@ -1,13 +1,13 @@
 // Owns what `strata shell` and `strata run` share: their common options, telling a spec, an
 // image and package names apart, opening the environment with progress on the terminal,
 // and running the prepared sandbox.
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { EnvTarget, OpenedEnv } from '../env/open-env.js';
 import type { SandboxRun } from '../env/sandbox.js';
 import { CACHE_OPTION, LOCKFILE_OPTION, type OptionDef, type ParsedArgs } from './command.js';
-import { lockfilePathFor, openCacheFromArgs } from './context.js';
+import { isTarFile, lockfilePathFor, openCacheFromArgs } from './context.js';
 import { formatBytes, type Output } from './output.js';
 import { REMOTE_OPTIONS, remoteOptionsFromArgs } from './remote-options.js';
 
@@ -32,20 +32,6 @@ async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
   }
 }
 
-/** Whether the file is a tar archive (an oci-archive or a docker-archive), not a spec. */
-async function isTarFile(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(head, 0, 512, 0);
-    return bytesRead === 512 && head.toString('latin1', 257, 262) === 'ustar';
-  } finally {
-    await handle.close();
-  }
-}
-
-const TRANSPORT = /^(oci|oci-archive|docker-archive):|^docker:\/\//;
-
 /**
  * What the words name: a spec file, an image — an OCI layout directory (DIR or DIR:TAG), an
  * oci-archive or docker-archive file, a transport reference (oci:…, docker-archive:…) or a
@@ -63,7 +49,8 @@ export async function targetFromWords(words: string[], args: ParsedArgs, opts: {
     });
     const kind = await kindOf(word);
     if (kind === 'file') return (await isTarFile(word)) ? await image({ path: word }) : { kind: 'spec', specPath: word, lockPath: lockfilePathFor(args, word), forShell: opts.forShell };
-    if (TRANSPORT.test(word)) return await image();
+    const { looksLikeRegistryReference, namesTransport } = await import('../image/open-image.js');
+    if (namesTransport(word)) return await image();
     const colon = word.lastIndexOf(':');
     const [dir, tag] = kind === 'dir' ? [word, undefined] : colon > 0 ? [word.slice(0, colon), word.slice(colon + 1)] : [word, undefined];
     const dirKind = await kindOf(dir);
@@ -77,7 +64,6 @@ export async function targetFromWords(words: string[], args: ParsedArgs, opts: {
       throw new StrataError('SPEC_NOT_FOUND', `${word}: no such file`, { hint: 'give a spec file (docs/spec.md), an image (OCI layout, archive or registry reference), or package names' });
     }
     // Package names have no '/' or '@'; a registry reference names a repository path.
-    const { looksLikeRegistryReference } = await import('../image/open-image.js');
     if ((word.includes('/') || word.includes('@')) && looksLikeRegistryReference(word)) return await image();
   }
   if (!opts.forShell) {

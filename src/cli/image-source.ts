@@ -3,7 +3,7 @@
 // (NAME.spdx.json, NAME.cdx.json, NAME.provenance.json; NAME.ARCH.… per platform of a
 // multi-architecture image), reading an image to push (a spec, an OCI layout directory or an
 // oci-archive), and reporting a push.
-import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { EvidenceDocument, EvidenceOptions } from '../build/attestations.js';
@@ -13,7 +13,7 @@ import type { ImageReference, PushableImage, PushProgress, PushResult } from '..
 import type * as Registry from '../image/remote/index.js';
 import { knownLocations, rememberLocations } from './blob-locations.js';
 import type { OptionDef, ParsedArgs } from './command.js';
-import { loadSpecAndLock, openCacheFromArgs, writeFileAtomic, parsedSpecMemo } from './context.js';
+import { isTarFile, loadSpecAndLock, openCacheFromArgs, writeFileAtomic, parsedSpecMemo } from './context.js';
 import { formatBytes, type Output } from './output.js';
 
 export const BUILDER_ID_OPTION: OptionDef = { name: 'builder-id', type: 'string', value: 'URI', description: 'the provenance\'s builder.id (default: urn:dev.strata:builder:cli); e.g. your CI workflow\'s URI' };
@@ -77,17 +77,6 @@ export async function writeEvidenceFiles(output: string, name: string, docs: Evi
   for (const d of docs) await writeFileAtomic(evidencePath(output, name, d, perPlatform), Buffer.concat([d.bytes, Buffer.from('\n')]));
 }
 
-async function isTar(path: string): Promise<boolean> {
-  const f = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(263);
-    const { bytesRead } = await f.read(b, 0, 263, 0);
-    return bytesRead === 263 && b.subarray(257, 262).toString('latin1') === 'ustar';
-  } finally {
-    await f.close();
-  }
-}
-
 export type SourceKind = 'spec' | 'layout' | 'oci-archive';
 
 /** Reads what `strata push SOURCE` names; `cleanup` removes scratch files. */
@@ -97,7 +86,7 @@ export async function readPushSource(args: ParsedArgs, out: Output, source: stri
   const sourceTag = args.options['source-tag'] as string | undefined;
   const { readOciArchive, readOciLayout } = await import('../image/layout-read.js');
   if (s.isDirectory()) return { kind: 'layout', image: await readOciLayout(source, sourceTag), cleanup: async () => undefined };
-  if (await isTar(source)) {
+  if (await isTarFile(source)) {
     const scratch = await mkdtemp(join(dirname(source), '.strata-push-'));
     const cleanup = () => rm(scratch, { recursive: true, force: true });
     try {

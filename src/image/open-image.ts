@@ -14,6 +14,13 @@ export type ImageRef = ({ kind: 'local' } & LocalImageRef) | { kind: 'registry';
 
 const TRANSPORTS: Record<string, LocalFormat> = { oci: 'oci', 'oci-archive': 'oci-archive', 'docker-archive': 'docker-archive' };
 
+/** Whether a reference names its transport: docker://…, oci:…, oci-archive:…, docker-archive:…. */
+export function namesTransport(text: string): boolean {
+  if (text.startsWith('docker://')) return true;
+  const colon = text.indexOf(':');
+  return colon > 0 && TRANSPORTS[text.slice(0, colon)] !== undefined;
+}
+
 /** Looks like host[:port]/path[:tag|@digest]: what a registry reference is when no file has the name. */
 export function looksLikeRegistryReference(s: string): boolean {
   return /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/.test(s) && (s.includes('/') || s.includes(':') || s.includes('@'));

@@ -72,13 +72,11 @@ interface RequestSeries {
   /** Manifest requests by how the image was found (hit, build, join, digest). */
   via: Map<string, Cell>;
 }
-const requestSeries = new WeakMap<Metrics, Map<string, RequestSeries>>();
 
-function countRequest(metrics: Metrics, r: RequestLog): void {
+/** `known`: the series found so far for this server's metrics, by route, method and status. */
+function countRequest(metrics: Metrics, known: Map<string, RequestSeries>, r: RequestLog): void {
   const route = typeof r.route === 'string' ? r.route : 'invalid';
   const combo = `${route} ${r.method} ${r.status}`;
-  let known = requestSeries.get(metrics);
-  if (known === undefined) requestSeries.set(metrics, (known = new Map()));
   let series = known.get(combo);
   if (series === undefined) {
     const routeLabel = labelText({ route });
@@ -119,13 +117,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let listening: Listening | undefined;
   if (!opts.noListen) {
     const { host, port } = splitListen(opts.config.listen);
+    const requestSeries = new Map<string, RequestSeries>();
     listening = await listen(handler, {
       host,
       port,
       headerBytes: opts.config.limits.headerBytes,
       bodyBytes: opts.config.limits.bodyBytes,
       onRequest: (r) => {
-        countRequest(metrics, r);
+        countRequest(metrics, requestSeries, r);
         log(r);
       },
     });

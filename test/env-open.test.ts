@@ -1,18 +1,16 @@
+// Opening an image as an environment through the library (no CLI, no sandbox): a second open
+// is a hit on the target record, and an image for another architecture is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
-import { CacheDir } from '../cache/cache-dir.js';
-import { isStrataError } from '../errors.js';
-import { canonicalJson } from '../digest/canonical-json.js';
-import { tarToBuffer } from '../archive/tar-writer.js';
-import { openEnvironment } from './open-env.js';
-import { ENV_FORMAT } from './rootfs-cache.js';
-
-const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+import { CacheDir } from '../src/cache/cache-dir.js';
+import { isStrataError } from '../src/errors.js';
+import { tarToBuffer } from '../src/archive/tar-writer.js';
+import { openEnvironment } from '../src/env/open-env.js';
+import { ENV_FORMAT } from '../src/env/rootfs-cache.js';
+import { writeOneLayerLayout } from './helpers/one-layer-layout.js';
 
 /** A one-layer OCI layout by hand: /etc/hello. */
 async function tinyLayout(dir: string, architecture = 'amd64'): Promise<void> {
@@ -20,20 +18,7 @@ async function tinyLayout(dir: string, architecture = 'amd64'): Promise<void> {
     { entry: { path: 'etc', type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 } },
     { entry: { path: 'etc/hello', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 6, mtime: 0 }, content: Buffer.from('hello\n') },
   ]);
-  const gz = gzipSync(tar);
-  const config = Buffer.from(canonicalJson({ architecture, os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${hex(tar)}`] } }));
-  const manifest = Buffer.from(
-    canonicalJson({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${hex(config)}`, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${hex(gz)}`, size: gz.length }],
-    }),
-  );
-  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-  for (const b of [gz, config, manifest]) await writeFile(join(dir, 'blobs', 'sha256', hex(b)), b);
-  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  await writeFile(join(dir, 'index.json'), canonicalJson({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${hex(manifest)}`, size: manifest.length }] }));
+  await writeOneLayerLayout(dir, tar, architecture);
 }
 
 test('a second open of the same image is a hit: the target record is read back, nothing is unpacked again', async (t) => {
