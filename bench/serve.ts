@@ -161,9 +161,7 @@ async function peakRssMb(pid: number): Promise<number> {
 
 /** A cache holding only the downloaded files (hard links): no parsed indexes, facts or layers. */
 async function debsOnlyCache(from: string, to: string): Promise<void> {
-  await mkdir(join(to, 'blobs', 'sha256'), { recursive: true });
-  for (const name of await readdir(join(from, 'blobs', 'sha256'))) await link(join(from, 'blobs', 'sha256', name), join(to, 'blobs', 'sha256', name));
-  for (const dir of ['index', 'verified']) {
+  for (const dir of ['blobs/sha256', 'index', 'verified']) {
     await mkdir(join(to, dir), { recursive: true });
     for (const name of await readdir(join(from, dir)).catch(() => [] as string[])) await link(join(from, dir, name), join(to, dir, name));
   }
@@ -201,7 +199,8 @@ async function main(): Promise<void> {
     const log = (await readFile(join(work, 'strata.log'), 'utf8')).split('\n').filter((l) => l.includes('"build-done"')).map((l) => JSON.parse(l) as { name: string; ms: number; layers: number; cachedLayers: number; packages: number });
     const done = log[log.length - 1]!;
     const second = await manifest(strata, name);
-    await debsOnlyCache(cacheDir, join(work, 'cache-cold'));
+    // From the first server's cache: it now holds every .deb, also when the given cache was empty.
+    await debsOnlyCache(join(work, 'cache'), join(work, 'cache-cold'));
     const coldServer = await startStrata(join(work, 'store-cold'), join(work, 'cache-cold'), join(work, 'cold.log'));
     servers.push(coldServer);
     const coldPull = await manifest(coldServer, name);
