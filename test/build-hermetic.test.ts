@@ -45,11 +45,11 @@ import { FIXTURE_MTIME } from './helpers/make-deb.js';
 /**
  * The manifest digest of GOLDEN_SPEC built from the golden fixture archive. It moves only when
  * the bytes of an image change for the same inputs: a deliberate change of the layer format
- * (bump LAYER_FORMAT), of the config or manifest, of strata's version (the manifest records
- * it), or of the golden fixture packages. Never update it to make a failure go away without
- * knowing which of those it is.
+ * (bump LAYER_FORMAT), of the layer plan (docs/layering.md), of the config or manifest, of
+ * strata's version (the manifest records it), or of the golden fixture packages. Never update
+ * it to make a failure go away without knowing which of those it is.
  */
-const GOLDEN_DIGEST = 'sha256:e33a32ff3ee9e9a65950c4a6038bede2080fe4a7bc19193c7bad5839c2a87962';
+const GOLDEN_DIGEST = 'sha256:e43cd5f9637a259cc18ebaa1962e537f59d1c155ece8c3580386c1c8e556346a';
 
 /** Deterministic system IDs: 100 + fnv1a32(name) mod 900 (src/effects/accounts.ts). */
 const FIXAPP_ID = 987;

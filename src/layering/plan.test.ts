@@ -30,14 +30,22 @@ test('cycles are condensed and dominators computed from the requested packages',
   assert.equal(idom.get('libc'), ROOT, 'libc is reached from app and from tiny-b');
 });
 
-test('big packages get their own layers; tiny ones only one package needs are grouped', () => {
+test('while the budget allows, every package (a cycle as one) has its own layer, however small', () => {
   const plan = planLayers(world, 100);
   const sets = plan.layers.map((l) => l.packages.join(','));
-  // gcc-base is needed by 7 packages; the libc/libgcc cycle by 5; tiny-a by 2; libssl and libapp
-  // by app alone (tiny-c,d have height 0, libssl 2, libapp 3, so they come in that order); tiny-c and tiny-d are
-  // needed by app only, so they share a layer; tiny-b is requested and needed by nothing.
+  // gcc-base is needed by 7 packages; the libc/libgcc cycle by 5; tiny-a by 2; tiny-c, tiny-d,
+  // libssl and libapp by app alone (heights 0, 0, 2, 3); tiny-b is requested and needed by nothing.
+  assert.deepEqual(sets, ['gcc-base', 'libc,libgcc', 'tiny-a', 'tiny-c', 'tiny-d', 'libssl', 'libapp', 'tiny-b', 'app']);
+  assert.deepEqual(plan.layers.map((l) => l.popularity), [7, 5, 2, 1, 1, 1, 1, 0, 0]);
+  assert.match(plan.layers[1]!.reason, /cycle/);
+});
+
+test('over the budget, tiny packages only one package needs are merged first', () => {
+  // 9 nodes, room for 8 (budget 10 less the base and effects layers): tiny-c and tiny-d, needed
+  // by app alone, share a layer; nothing else moves.
+  const plan = planLayers(world, 10);
+  const sets = plan.layers.map((l) => l.packages.join(','));
   assert.deepEqual(sets, ['gcc-base', 'libc,libgcc', 'tiny-a', 'tiny-c,tiny-d', 'libssl', 'libapp', 'tiny-b', 'app']);
-  assert.deepEqual(plan.layers.map((l) => l.popularity), [7, 5, 2, 1, 1, 1, 0, 0]);
   assert.match(plan.layers[3]!.reason, /only app needs/);
   assert.ok(plan.layers.every((l) => l.packages.length === 1 || l.packages.includes('libc') || l.packages.every((p) => world.find((w) => w.name === p)!.size < TINY_BYTES)));
 });

@@ -8,7 +8,7 @@ import { formatBytes } from '../output.js';
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Show how the image\'s packages are grouped into layers, in order, and why.',
-  description: `Reads only the lockfile. Packages of ${TINY_BYTES / 1024} KiB and more get a layer each; smaller ones are packed\ntogether; over the budget, groups merge along dominators (docs/layering.md). The base layout and\nthe effects layer come first and last.`,
+  description: `Reads only the lockfile. Every package gets a layer of its own while the budget allows; over it,\npackages under ${TINY_BYTES / 1024} KiB that only one package needs are packed together first, then groups merge\nalong dominators (docs/layering.md). The base layout and the effects layer come first and last.`,
   positionals: [{ name: 'SPEC', required: true, description: 'the spec file' }],
   options: [{ name: 'arch', type: 'string', value: 'ARCH', description: 'the architecture (default: the first of the spec)' }, LOCKFILE_OPTION, JSON_OPTION],
   examples: ['strata plan examples/python.yaml', 'strata plan examples/redis.yaml --json'],
