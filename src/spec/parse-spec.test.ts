@@ -138,7 +138,9 @@ test('other fields: architectures, URLs, env names, budget', () => {
   fails('source:\n  mirror: not a url\n  suites: [bookworm]\npackages: [a0]\n', 2, 'source.mirror', /^"not a url" is not a URL$/);
   fails('packages: [a0]\nsource:\n  fallbacks: [{url: ./v, layout: tree}]\n', 3, 'source.fallbacks[0].layout', /pool or flat/);
   fails('packages: [a0]\nenv:\n  A: "1"\n  1B: x\n', 4, 'env.1B', /not a valid environment variable name/);
-  fails('packages: [a0]\nlayers: {budget: 0}\n', 2, 'layers.budget', /between 1 and 120, not 0/);
+  fails('packages: [a0]\nlayers: {budget: 0}\n', 2, 'layers.budget', /between 3 and 120, not 0/);
+  fails('packages: [a0]\nlayers: {budget: 2}\n', 2, 'layers.budget', /between 3 and 120, not 2: an image has at least 3 layers/);
+  fails('packages: [a0]\nlayers: {budget: 121}\n', 2, 'layers.budget', /between 3 and 120, not 121/);
   fails('packages: [a0]\nprofile: tiny\n', 2, 'profile', /slim or full/);
 });
 

@@ -288,7 +288,14 @@ export function parseSpec(text: string, file: string): Spec {
   }
   if (f.has('layers')) {
     const l = fieldsOf(ctx, get('layers'), 'layers', ['budget', 'compression']);
-    if (l.has('budget')) spec.layers.budget = int(ctx, l.get('budget')!.value, 'layers.budget', 1, 120);
+    if (l.has('budget')) {
+      const node = l.get('budget')!.value;
+      // The base layout, at least one package layer and the effects: a smaller budget cannot be kept.
+      if (isScalar(node) && typeof node.value === 'number' && node.value >= 0 && node.value < 3) {
+        ctx.fail(node, 'layers.budget', `must be between 3 and 120, not ${node.value}: an image has at least 3 layers (the base layout, its packages, the effects)`);
+      }
+      spec.layers.budget = int(ctx, node, 'layers.budget', 3, 120);
+    }
     if (l.has('compression')) {
       const c = str(ctx, l.get('compression')!.value, 'layers.compression');
       if (c !== 'gzip' && c !== 'zstd') ctx.fail(l.get('compression')!.value, 'layers.compression', 'expected gzip or zstd');

@@ -26,7 +26,7 @@ export const planCommand: Command = {
       out.data({ architecture: arch, budget: plan.budget, reserved: plan.reserved, layers: plan.layers });
       return 0;
     }
-    out.line(`${arch}: ${plan.layers.length + plan.reserved} layers (budget ${plan.budget}): base layout, ${plan.layers.length} package layers, effects`);
+    out.line(`${arch}: ${plan.layers.length + plan.reserved} layers (budget ${plan.budget}): base layout, ${plan.layers.length} package layer${plan.layers.length === 1 ? '' : 's'}, effects`);
     plan.layers.forEach((l, i) => {
       out.line(`  ${String(i + 1).padStart(3)}  ${formatBytes(l.size).padStart(10)}  ${l.packages.join(' ')}`);
       out.line(`       ${out.dim(`popularity ${l.popularity}; ${l.reason}`)}`);
