@@ -179,10 +179,15 @@ describe('the same image, stored or written differently', () => {
     assert.deepEqual(layer.map((x) => [x.cause, x.field]), [['ordering', 'entry order']]);
   });
 
-  test('another build epoch: generated files and created move together, attributed to the epoch', async () => {
+  test('another build epoch: the base layout and created move, attributed to the epoch; package and effects layers stay', async () => {
     const dir = join(f.work, 'a-epoch.oci');
     await cliOk(['build', specA, '-o', dir, '--cache-dir', f.cache], { SOURCE_DATE_EPOCH: '1700000000' });
     const d = await diffJson(imageA, dir);
+    // The effects layer is dated by the release and the packages it is made from, all older than
+    // both epochs: an update that moves only the epoch leaves it, as it leaves package layers.
+    const layers = d.platforms[0]!.layers!;
+    assert.deepEqual(layers.changed.map((c) => c.a.name.replace(/^layer \d+ /, '')), ['(base layout)']);
+    assert.ok(layers.shared.some((l) => l.name.endsWith('(effects)')), `the effects layer is shared: ${JSON.stringify(layers)}`);
     const created = d.differences.find((x) => x.level === 'config' && x.field === 'created')!;
     assert.deepEqual([created.cause, created.b], ['timestamp', '2023-11-14T22:13:20Z']);
     const files = d.platforms[0]!.files!;

@@ -37,7 +37,7 @@ import type { LoadedSpec, Spec } from '../spec/spec.js';
 import { STRATA_VERSION } from '../version.js';
 import { fetchDebs } from './fetch-debs.js';
 import { checkOwners, checkPaths } from './image-check.js';
-import { keptPaths, layerItems, type LayerPackage } from './layer-content.js';
+import { keptPaths, layerItems, packageMtime, type LayerPackage } from './layer-content.js';
 import { writeLayer, type LayerCompression, type LayerItem, type WrittenLayer } from './layer-writer.js';
 import { FACTS_VERSION } from './facts-version.js';
 import type { PackageFacts, PathFact, ScannedPackage } from './package-content.js';
@@ -444,6 +444,12 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         for (const r of effectResults) warnings.push(...r.warnings);
         const specEntries = specPathEntries(spec);
         const effectEntries = [...accounts.entries, ...effectResults.flatMap((r) => r.entries), ...specEntries];
+        // The effects layer is dated by what it is made from — the release (the main suite's
+        // date: os-release, strata's defaults, the spec) and the packages it reads — never past
+        // the epoch, rather than by the epoch itself: an update of any other package, which moves
+        // the lock's epoch, then leaves this layer's bytes alone (docs/reproducibility.md).
+        const effectsFrom = [...new Set([...accounts.from, ...effectResults.flatMap((r) => r.from)])];
+        const effectsMtime = Math.min(epoch, Math.max(main?.dateEpoch ?? epoch, ...effectsFrom.map((n) => packageMtime(facts.get(n)!, epoch))));
         const generated = new Map(effectEntries.map((e) => [e.path, e]));
         for (const e of specEntries) {
           const existing = paths.get(e.path);
@@ -505,7 +511,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         const small = toWrite.length > 0 ? getPool : inline;
         const generatedLayers = Promise.all([
           writeGeneratedLayer(generatedItems(baseLayout(arch), epoch), opts.cache, small, compression),
-          writeGeneratedLayer(generatedItems(effectEntries, epoch, directories), opts.cache, small, compression),
+          writeGeneratedLayer(generatedItems(effectEntries, effectsMtime, directories), opts.cache, small, compression),
         ]);
         generatedLayers.catch(() => undefined); // awaited after the package layers
         // Two layers per worker in flight: a small layer is a single chunk, and its file and cache

@@ -47,6 +47,8 @@ export interface Accounts {
   groups: GroupEntry[];
   origins: AccountOrigin[];
   entries: GeneratedEntry[];
+  /** The packages the entries are made from: base-passwd's tables, and those whose accounts were added. */
+  from: string[];
   uidOf(name: string): number | undefined;
   gidOf(name: string): number | undefined;
 }
@@ -262,6 +264,7 @@ export function buildAccounts(ctx: EffectContext): Accounts {
     groups,
     origins,
     entries: [file('etc/group', group), file('etc/passwd', passwd)],
+    from: [...new Set([...ctx.packages.filter((p) => p.extracted.has('usr/share/base-passwd/passwd.master') || p.extracted.has('usr/share/base-passwd/group.master')).map((p) => p.name), ...origins.flatMap((o) => o.createdBy ?? [])])].sort(),
     uidOf: (name) => users.find((u) => u.name === name)?.uid ?? (/^[0-9]+$/.test(name) ? Number(name) : undefined),
     gidOf: (name) => groups.find((g) => g.name === name)?.gid ?? (/^[0-9]+$/.test(name) ? Number(name) : undefined),
   };

@@ -35,7 +35,8 @@ export function alternatives(ctx: EffectContext): EffectResult {
   const entries: GeneratedEntry[] = [];
   const warnings: string[] = [];
   const written = new Set<string>();
-  const add = (link: string, name: string, target: string) => {
+  const from = new Set<string>();
+  const add = (link: string, name: string, target: string, pkg: string) => {
     const linkPath = imagePath(link);
     const targetPath = imagePath(target);
     if (linkPath === undefined || targetPath === undefined || !ctx.paths.has(targetPath)) return;
@@ -47,6 +48,7 @@ export function alternatives(ctx: EffectContext): EffectResult {
     if (written.has(linkPath)) return;
     written.add(linkPath);
     entries.push(symlink(`etc/alternatives/${name}`, target), symlink(linkPath, `/etc/alternatives/${name}`));
+    from.add(pkg);
   };
   for (const name of [...byName.keys()].sort()) {
     const present = byName.get(name)!.filter((c) => {
@@ -56,8 +58,8 @@ export function alternatives(ctx: EffectContext): EffectResult {
     if (present.length === 0) continue;
     present.sort((a, b) => b.priority - a.priority || comparePathBytes(a.path, b.path));
     const best = present[0]!;
-    add(best.link, best.name, best.path);
-    for (const s of best.slaves) add(s.link, s.name, s.path);
+    add(best.link, best.name, best.path, best.package);
+    for (const s of best.slaves) add(s.link, s.name, s.path, best.package);
   }
-  return { entries, warnings };
+  return { entries, warnings, from: [...from].sort() };
 }

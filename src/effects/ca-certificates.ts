@@ -10,12 +10,16 @@ const ROOT = 'usr/share/ca-certificates/';
 
 export function caCertificates(ctx: EffectContext): EffectResult {
   const certs: Array<[string, Buffer]> = [];
+  const from = new Set<string>();
   for (const p of ctx.packages) {
     for (const [path, content] of p.extracted) {
-      if (path.startsWith(ROOT) && path.endsWith('.crt') && ctx.paths.has(path)) certs.push([path.slice(ROOT.length), content]);
+      if (path.startsWith(ROOT) && path.endsWith('.crt') && ctx.paths.has(path)) {
+        certs.push([path.slice(ROOT.length), content]);
+        from.add(p.name);
+      }
     }
   }
-  if (certs.length === 0) return { entries: [], warnings: [] };
+  if (certs.length === 0) return { entries: [], warnings: [], from: [] };
   certs.sort((a, b) => comparePathBytes(a[0], b[0]));
   const bundle = Buffer.concat(certs.flatMap(([, c]) => (c.length > 0 && c[c.length - 1] !== 0x0a ? [c, Buffer.from('\n')] : [c])));
   const entries: GeneratedEntry[] = [
@@ -29,5 +33,5 @@ export function caCertificates(ctx: EffectContext): EffectResult {
     names.add(name);
     entries.push(symlink(`etc/ssl/certs/${name}`, `/${ROOT}${rel}`));
   }
-  return { entries, warnings: [] };
+  return { entries, warnings: [], from: [...from].sort() };
 }

@@ -28,7 +28,7 @@ netgroup:       nis
 export function nsswitch(ctx: EffectContext): EffectResult {
   for (const p of ctx.packages) {
     const template = p.extracted.get('usr/share/libc-bin/nsswitch.conf');
-    if (template !== undefined) return { entries: [file('etc/nsswitch.conf', template)], warnings: [] };
+    if (template !== undefined) return { entries: [file('etc/nsswitch.conf', template)], warnings: [], from: [p.name] };
   }
-  return { entries: [file('etc/nsswitch.conf', DEFAULT_NSSWITCH)], warnings: [] };
+  return { entries: [file('etc/nsswitch.conf', DEFAULT_NSSWITCH)], warnings: [], from: [] };
 }

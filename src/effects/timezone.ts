@@ -5,6 +5,7 @@ import { file, symlink, type EffectContext, type EffectResult } from './types.js
 export const TIME_ZONE = 'Etc/UTC';
 
 export function timezone(ctx: EffectContext): EffectResult {
-  if (!ctx.paths.has(`usr/share/zoneinfo/${TIME_ZONE}`)) return { entries: [], warnings: [] };
-  return { entries: [symlink('etc/localtime', `/usr/share/zoneinfo/${TIME_ZONE}`), file('etc/timezone', `${TIME_ZONE}\n`)], warnings: [] };
+  const zone = ctx.paths.get(`usr/share/zoneinfo/${TIME_ZONE}`);
+  if (zone === undefined) return { entries: [], warnings: [], from: [] };
+  return { entries: [symlink('etc/localtime', `/usr/share/zoneinfo/${TIME_ZONE}`), file('etc/timezone', `${TIME_ZONE}\n`)], warnings: [], from: [zone.package] };
 }

@@ -49,6 +49,12 @@ export interface EffectContext {
 export interface EffectResult {
   entries: GeneratedEntry[];
   warnings: string[];
+  /**
+   * The packages whose content the entries are made from (certificates, a template, a script's
+   * declarations, a link's target): the newest of their times dates the effects layer, so that
+   * an update of any other package leaves that layer's bytes alone (docs/reproducibility.md).
+   */
+  from: string[];
 }
 
 export function file(path: string, content: string | Buffer, mode = 0o644): GeneratedEntry {
