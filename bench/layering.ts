@@ -5,6 +5,9 @@
 //   nix         — Nix's popularity layering (buildLayeredImage): most referenced first, one
 //                 layer each, the rest in one layer at the budget
 //   strata      — src/layering/plan.ts
+// Two sets of images: the family (twelve runtimes and tools) and the fleet (the family plus
+// sixteen applications built on those runtimes); both come from one run, the family being the
+// fleet's first twelve images.
 // The "old" family is locked against the release suite only. The update re-locks each image
 // with the updates and security suites added and `--update LIBRARY` for one widely used
 // library (libssl3, else libc6: the first whose version there differs), keeping every other
@@ -38,6 +41,31 @@ export const FAMILY: Array<{ name: string; packages: string[] }> = [
   { name: 'shell', packages: ['bash', 'coreutils'] },
   { name: 'busybox', packages: ['busybox'] },
 ];
+
+/**
+ * Applications on those runtimes, as an organisation's fleet has them: the family above plus
+ * these is measured too, and the family's own figures are the first twelve images of that run.
+ */
+export const FLEET_APPS: Array<{ name: string; packages: string[] }> = [
+  { name: 'flask', packages: ['python3-flask'] },
+  { name: 'numpy', packages: ['python3-numpy'] },
+  { name: 'django', packages: ['python3-django'] },
+  { name: 'ansible', packages: ['ansible-core'] },
+  { name: 'express', packages: ['nodejs', 'node-express'] },
+  { name: 'typescript', packages: ['nodejs', 'node-typescript'] },
+  { name: 'sinatra', packages: ['ruby-sinatra'] },
+  { name: 'mojolicious', packages: ['libmojolicious-perl'] },
+  { name: 'tomcat', packages: ['tomcat10'] },
+  { name: 'jetty', packages: ['jetty9'] },
+  { name: 'maven', packages: ['maven'] },
+  { name: 'plpython', packages: ['postgresql-plpython3-15'] },
+  { name: 'pg-cron', packages: ['postgresql-15-cron'] },
+  { name: 'psql', packages: ['postgresql-client-15'] },
+  { name: 'git-lfs', packages: ['git', 'git-lfs'] },
+  { name: 'sentinel', packages: ['redis-sentinel'] },
+];
+
+const IMAGES = [...FAMILY, ...FLEET_APPS];
 
 type Planner = NonNullable<Parameters<typeof buildImage>[2]['planner']>;
 
@@ -83,7 +111,7 @@ async function familyLocks(
   update?: string[],
 ): Promise<Array<{ name: string; loaded: LoadedSpec; lock: Lockfile }>> {
   const out = [];
-  for (const [i, img] of FAMILY.entries()) {
+  for (const [i, img] of IMAGES.entries()) {
     const path = join(dir, `${img.name}.yaml`);
     const source = suites === undefined ? '' : `source:\n  suites: [${suites.join(', ')}]\n`;
     await writeFile(path, `${source}packages: [${img.packages.join(', ')}]\nlayers: {budget: ${budget}}\n`);
@@ -125,6 +153,7 @@ function uniqueSize(blobs: Blob[]): number {
 
 const allBlobs = (images: ImageBlobs[]) => images.flatMap((i) => [...i.layers, i.config, i.manifest]);
 const mb = (n: number) => (n / 1e6).toFixed(1);
+const mb3 = (n: number) => (n / 1e6).toFixed(3);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { budget: { type: 'string' }, 'cache-dir': { type: 'string' }, 'tight-budget': { type: 'string' } } });
@@ -138,6 +167,7 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model,
     cores: availableParallelism(),
     family: FAMILY,
+    fleetApps: FLEET_APPS,
     budgets: {},
   };
   for (const budget of budgets) {
@@ -153,52 +183,59 @@ async function main(): Promise<void> {
       library = candidate;
       if (was !== now) break;
     }
-    const changed = new Map<string, string>();
-    for (let i = 0; i < FAMILY.length; i++) {
-      const before = new Map(oldFamily[i]!.lock.architectures.amd64!.packages.map((p) => [p.name, p.version]));
-      for (const p of newFamily[i]!.lock.architectures.amd64!.packages) if (before.has(p.name) && before.get(p.name) !== p.version) changed.set(`${p.name}=${p.version}`, p.name);
-    }
-    const perStrategy: Record<string, unknown> = {};
     const built: Record<string, { old: ImageBlobs[]; new: ImageBlobs[] }> = {};
     for (const [name, planner] of Object.entries(STRATEGIES)) {
       const t = Date.now();
       built[name] = { old: await buildFamily(oldFamily, cache, planner), new: await buildFamily(newFamily, cache, planner) };
       process.stderr.write(`budget ${budget}: ${name} built in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
     }
-    const singleSum = built.single!.old.reduce((n, i) => n + i.layers.reduce((a, l) => a + l.size, 0) + i.config.size + i.manifest.size, 0);
-    // The changed packages' own layers: their one-package layers in the new per-package family.
-    const own = new Map<string, Blob>();
-    for (const img of built['per-package']!.new) for (const [k, b] of img.packageLayers) if (changed.has(k)) own.set(k, b);
-    const newMeta = built.strata!.new.flatMap((i) => [i.config, i.manifest]);
-    const floor = uniqueSize([...own.values()]) + uniqueSize(newMeta);
-    for (const [name, b] of Object.entries(built)) {
-      const store = uniqueSize(allBlobs(b.old));
-      const oldSet = new Set(allBlobs(b.old).map((x) => x.digest));
-      const pull = uniqueSize(allBlobs(b.new).filter((x) => !oldSet.has(x.digest)));
-      perStrategy[name] = {
-        storeBytes: store,
-        storeRatioToSingle: store / singleSum,
-        updatePullBytes: pull,
-        updateRatioToChangedLayers: pull / floor,
-        maxLayers: Math.max(...b.old.map((i) => i.layers.length), ...b.new.map((i) => i.layers.length)),
-        layersPerImage: Object.fromEntries(FAMILY.map((f, i) => [f.name, b.old[i]!.layers.length])),
+    const byBudget: Record<string, unknown> = { updatedLibrary: library };
+    for (const [setName, count] of [['family', FAMILY.length], ['fleet', IMAGES.length]] as const) {
+      const images = IMAGES.slice(0, count);
+      const changed = new Map<string, string>();
+      for (let i = 0; i < count; i++) {
+        const before = new Map(oldFamily[i]!.lock.architectures.amd64!.packages.map((p) => [p.name, p.version]));
+        for (const p of newFamily[i]!.lock.architectures.amd64!.packages) if (before.has(p.name) && before.get(p.name) !== p.version) changed.set(`${p.name}=${p.version}`, p.name);
+      }
+      const slice = (b: { old: ImageBlobs[]; new: ImageBlobs[] }) => ({ old: b.old.slice(0, count), new: b.new.slice(0, count) });
+      const singleSum = slice(built.single!).old.reduce((n, i) => n + i.layers.reduce((a, l) => a + l.size, 0) + i.config.size + i.manifest.size, 0);
+      // The changed packages' own layers: their one-package layers in the new per-package family.
+      const own = new Map<string, Blob>();
+      for (const img of slice(built['per-package']!).new) for (const [k, b] of img.packageLayers) if (changed.has(k)) own.set(k, b);
+      const newMeta = slice(built.strata!).new.flatMap((i) => [i.config, i.manifest]);
+      const floor = uniqueSize([...own.values()]) + uniqueSize(newMeta);
+      const perStrategy: Record<string, { storeBytes: number; storeRatioToSingle: number; updatePullBytes: number; updateRatioToChangedLayers: number; maxLayers: number; layersPerImage: Record<string, number> }> = {};
+      for (const [name, whole] of Object.entries(built)) {
+        const b = slice(whole);
+        const store = uniqueSize(allBlobs(b.old));
+        const oldSet = new Set(allBlobs(b.old).map((x) => x.digest));
+        const pull = uniqueSize(allBlobs(b.new).filter((x) => !oldSet.has(x.digest)));
+        perStrategy[name] = {
+          storeBytes: store,
+          storeRatioToSingle: store / singleSum,
+          updatePullBytes: pull,
+          updateRatioToChangedLayers: pull / floor,
+          maxLayers: Math.max(...b.old.map((i) => i.layers.length), ...b.new.map((i) => i.layers.length)),
+          layersPerImage: Object.fromEntries(images.map((f, i) => [f.name, b.old[i]!.layers.length])),
+        };
+      }
+      byBudget[setName] = {
+        images: images.map((f) => f.name),
+        singleLayerSumBytes: singleSum,
+        changedPackages: [...changed.keys()].sort(),
+        changedOwnLayersPlusMetadataBytes: floor,
+        closureSizes: Object.fromEntries(images.map((f, i) => [f.name, oldFamily[i]!.lock.architectures.amd64!.packages.length])),
+        strategies: perStrategy,
       };
+      console.log(`\n### Budget ${budget}, the ${setName} (${count} images)\n`);
+      console.log(`Sum of the ${count} images built as single-layer images: ${mb(singleSum)} MB. Update: \`--update ${library}\` changes ${changed.size} packages (${[...changed.keys()].join(', ')}); their own layers + the new configs and manifests: ${mb(floor)} MB.\n`);
+      console.log('| strategy | store (MB) | store ÷ single-layer sum | update pull (MB) | pull ÷ changed layers | most layers in an image |');
+      console.log('|---|---|---|---|---|---|');
+      for (const [name, st] of Object.entries(perStrategy)) {
+        console.log(`| ${name} | ${mb3(st.storeBytes)} | ${(st.storeRatioToSingle * 100).toFixed(1)} % | ${mb3(st.updatePullBytes)} | ${st.updateRatioToChangedLayers.toFixed(3)} | ${st.maxLayers} |`);
+      }
     }
-    (results.budgets as Record<string, unknown>)[budget] = {
-      updatedLibrary: library,
-      singleLayerSumBytes: singleSum,
-      changedPackages: [...changed.keys()].sort(),
-      changedOwnLayersPlusMetadataBytes: floor,
-      closureSizes: Object.fromEntries(FAMILY.map((f, i) => [f.name, oldFamily[i]!.lock.architectures.amd64!.packages.length])),
-      strategies: perStrategy,
-    };
-    console.log(`\n### Budget ${budget}\n`);
-    console.log(`Sum of the ${FAMILY.length} images built as single-layer images: ${mb(singleSum)} MB. Update: \`--update ${library}\` changes ${changed.size} packages (${[...changed.keys()].join(', ')}); their own layers + the new configs and manifests: ${mb(floor)} MB.\n`);
-    console.log('| strategy | store (MB) | store ÷ single-layer sum | update pull (MB) | pull ÷ changed layers | most layers in an image |');
-    console.log('|---|---|---|---|---|---|');
-    for (const [name, s] of Object.entries(perStrategy) as Array<[string, { storeBytes: number; storeRatioToSingle: number; updatePullBytes: number; updateRatioToChangedLayers: number; maxLayers: number }]>) {
-      console.log(`| ${name} | ${mb(s.storeBytes)} | ${(s.storeRatioToSingle * 100).toFixed(1)} % | ${mb(s.updatePullBytes)} | ${s.updateRatioToChangedLayers.toFixed(2)} | ${s.maxLayers} |`);
-    }
+    (results.budgets as Record<string, unknown>)[budget] = byBudget;
   }
   results.seconds = (Date.now() - started) / 1000;
   await mkdir(new URL('../../bench/results/', import.meta.url), { recursive: true });
