@@ -60,15 +60,14 @@ export function planLayers(packages: PlanPackage[], budget: number, reserved = 2
   const all = [...nodes.values()].sort((a, b) => byName(a.id, b.id));
   const room = Math.max(1, budget - reserved);
   const groups: Group[] = [];
+  const own = (n: GraphNode): Group => ({ nodes: [n], reason: n.members.length > 1 ? 'a dependency cycle, kept together' : 'its own layer, shared by every image that has it' });
   // 1. One layer per package (a dependency cycle is one node) while the budget allows.
   if (all.length <= room) {
-    for (const n of all) groups.push({ nodes: [n], reason: n.members.length > 1 ? 'a dependency cycle, kept together' : 'its own layer, shared by every image that has it' });
+    groups.push(...all.map(own));
   } else {
     // 2. Over the budget: packages with bytes keep a layer each; tiny packages that exactly one
     //    package depends on share a layer with that package's other such dependencies.
-    for (const n of all) {
-      if (n.size >= TINY_BYTES) groups.push({ nodes: [n], reason: n.members.length > 1 ? 'a dependency cycle, kept together' : 'its own layer, shared by every image that has it' });
-    }
+    groups.push(...all.filter((n) => n.size >= TINY_BYTES).map(own));
     const tinyByParent = new Map<string, GraphNode[]>();
     for (const n of all.filter((x) => x.size < TINY_BYTES)) {
       if (n.rdeps.length !== 1) {
