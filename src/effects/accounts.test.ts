@@ -57,3 +57,11 @@ test('with base-passwd, its masters already hold the static IDs', () => {
   assert.equal(a.origins.find((o) => o.name === 'shadow')!.source, 'base-passwd');
   assert.equal(text(a, 'etc/group').match(/^shadow:/gm)!.length, 1);
 });
+
+test('the accounts are made from base-passwd and the packages whose accounts they add, not from the others', () => {
+  const master = new Map([['usr/share/base-passwd/passwd.master', Buffer.from('root:*:0:0:root:/root:/bin/sh\n')], ['usr/share/base-passwd/group.master', Buffer.from('root:*:0:\n')]]);
+  const daemon = { ...view('fixd', []), scripts: { postinst: 'adduser --system --group fixd\n' } };
+  const a = buildAccounts(ctx('packages: [fixd]\n', [view('base-passwd', [], master), daemon, view('libfix', []), view('shadowed', [{ kind: 'group', name: 'root', id: 0 }])]));
+  assert.ok(a.uidOf('fixd') !== undefined, 'fixd is added from its postinst');
+  assert.deepEqual(a.from, ['base-passwd', 'fixd']);
+});
