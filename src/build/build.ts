@@ -37,7 +37,7 @@ import type { LoadedSpec, Spec } from '../spec/spec.js';
 import { STRATA_VERSION } from '../version.js';
 import { fetchDebs } from './fetch-debs.js';
 import { checkOwners, checkPaths } from './image-check.js';
-import { keptPaths, layerItems, packageMtime, type LayerPackage } from './layer-content.js';
+import { keptPaths, layerItems, type LayerPackage } from './layer-content.js';
 import { writeLayer, type LayerCompression, type LayerItem, type WrittenLayer } from './layer-writer.js';
 import { FACTS_VERSION } from './facts-version.js';
 import type { PackageFacts, PathFact, ScannedPackage } from './package-content.js';
@@ -449,7 +449,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lockfile, opts: Build
         // the epoch, rather than by the epoch itself: an update of any other package, which moves
         // the lock's epoch, then leaves this layer's bytes alone (docs/reproducibility.md).
         const effectsFrom = [...new Set([...accounts.from, ...effectResults.flatMap((r) => r.from)])];
-        const effectsMtime = Math.min(epoch, Math.max(main?.dateEpoch ?? epoch, ...effectsFrom.map((n) => packageMtime(facts.get(n)!, epoch))));
+        const effectsMtime = Math.min(epoch, Math.max(main?.dateEpoch ?? epoch, ...effectsFrom.map((n) => facts.get(n)!.maxMtime)));
         const generated = new Map(effectEntries.map((e) => [e.path, e]));
         for (const e of specEntries) {
           const existing = paths.get(e.path);

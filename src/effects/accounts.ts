@@ -126,10 +126,11 @@ function allocate(name: string, taken: Set<number>): number {
 
 export function buildAccounts(ctx: EffectContext): Accounts {
   const spec: Spec = ctx.spec;
-  const masterPasswd = ctx.packages.flatMap((p) => (p.extracted.has('usr/share/base-passwd/passwd.master') ? [p.extracted.get('usr/share/base-passwd/passwd.master')!] : []))[0];
-  const masterGroup = ctx.packages.flatMap((p) => (p.extracted.has('usr/share/base-passwd/group.master') ? [p.extracted.get('usr/share/base-passwd/group.master')!] : []))[0];
+  const passwdFrom = ctx.packages.find((p) => p.extracted.has('usr/share/base-passwd/passwd.master'));
+  const groupFrom = ctx.packages.find((p) => p.extracted.has('usr/share/base-passwd/group.master'));
+  const masterPasswd = passwdFrom?.extracted.get('usr/share/base-passwd/passwd.master');
+  const masterGroup = groupFrom?.extracted.get('usr/share/base-passwd/group.master');
   const baseSource = masterPasswd !== undefined ? 'base-passwd' : 'default';
-  const masterOwners = ctx.packages.filter((p) => p.extracted.has('usr/share/base-passwd/passwd.master') || p.extracted.has('usr/share/base-passwd/group.master')).map((p) => p.name);
   const users = parsePasswd(masterPasswd?.toString('utf8') ?? DEBIAN_PASSWD_MASTER);
   const groups = parseGroup(masterGroup?.toString('utf8') ?? DEBIAN_GROUP_MASTER);
   const origins: AccountOrigin[] = [
@@ -265,7 +266,7 @@ export function buildAccounts(ctx: EffectContext): Accounts {
     groups,
     origins,
     entries: [file('etc/group', group), file('etc/passwd', passwd)],
-    from: [...new Set([...masterOwners, ...origins.flatMap((o) => o.createdBy ?? [])])].sort(),
+    from: [...new Set([passwdFrom?.name, groupFrom?.name, ...origins.flatMap((o) => o.createdBy)].filter((n): n is string => n !== undefined))].sort(),
     uidOf: (name) => users.find((u) => u.name === name)?.uid ?? (/^[0-9]+$/.test(name) ? Number(name) : undefined),
     gidOf: (name) => groups.find((g) => g.name === name)?.gid ?? (/^[0-9]+$/.test(name) ? Number(name) : undefined),
   };

@@ -15,7 +15,6 @@ export interface ReleaseIdentity {
 
 export function osRelease(ctx: EffectContext, release: ReleaseIdentity | undefined): EffectResult {
   const ships = (p: string) => ctx.paths.has(p);
-  // Made from the suite's Release fields, not from a package.
   if (ships('usr/lib/os-release') || ships('etc/os-release')) return { entries: [], warnings: [], from: [] };
   if (release === undefined || release.origin !== 'Debian' || !/^[0-9]+(\.[0-9]+)*$/.test(release.version)) {
     return { entries: [], from: [], warnings: ['no package ships /usr/lib/os-release and the suite is not Debian\'s: scanners will not recognise the distribution (add base-files to packages:)'] };
@@ -35,5 +34,6 @@ export function osRelease(ctx: EffectContext, release: ReleaseIdentity | undefin
   ].join('\n');
   const entries = [file('usr/lib/os-release', text), symlink('etc/os-release', '../usr/lib/os-release')];
   if (!ships('etc/debian_version')) entries.push(file('etc/debian_version', `${release.version}\n`));
+  // Made from the suite's Release fields, not from a package.
   return { entries, warnings: [], from: [] };
 }

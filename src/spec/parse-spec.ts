@@ -52,10 +52,11 @@ function str(ctx: Ctx, node: YamlNode | null, path: string): string {
   return (node as { value: string }).value;
 }
 
-function int(ctx: Ctx, node: YamlNode | null, path: string, min: number, max: number): number {
+/** `why`, when given, follows the range in the message (why the range is what it is). */
+function int(ctx: Ctx, node: YamlNode | null, path: string, min: number, max: number, why?: string): number {
   if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value)) ctx.fail(node, path, 'expected an integer');
   const v = (node as { value: number }).value;
-  if (v < min || v > max) ctx.fail(node, path, `must be between ${min} and ${max}, not ${v}`);
+  if (v < min || v > max) ctx.fail(node, path, `must be between ${min} and ${max}, not ${v}${why === undefined ? '' : `: ${why}`}`);
   return v;
 }
 
@@ -288,14 +289,7 @@ export function parseSpec(text: string, file: string): Spec {
   }
   if (f.has('layers')) {
     const l = fieldsOf(ctx, get('layers'), 'layers', ['budget', 'compression']);
-    if (l.has('budget')) {
-      const node = l.get('budget')!.value;
-      // The base layout, at least one package layer and the effects: a smaller budget cannot be kept.
-      if (isScalar(node) && typeof node.value === 'number' && node.value >= 0 && node.value < 3) {
-        ctx.fail(node, 'layers.budget', `must be between 3 and 120, not ${node.value}: an image has at least 3 layers (the base layout, its packages, the effects)`);
-      }
-      spec.layers.budget = int(ctx, node, 'layers.budget', 3, 120);
-    }
+    if (l.has('budget')) spec.layers.budget = int(ctx, l.get('budget')!.value, 'layers.budget', 3, 120, 'an image has at least 3 layers (the base layout, its packages, the effects)');
     if (l.has('compression')) {
       const c = str(ctx, l.get('compression')!.value, 'layers.compression');
       if (c !== 'gzip' && c !== 'zstd') ctx.fail(l.get('compression')!.value, 'layers.compression', 'expected gzip or zstd');
